@@ -1,0 +1,212 @@
+//! policy-controller's image globs. A pattern is anchored at both ends; `*` matches any run of
+//! characters except `/` (so it crosses `:` and `@`), `**` matches any run including `/`, every
+//! other character is literal. The exact globs `*` and `*/*` stand for Docker Hub's
+//! `index.docker.io/library/*` and `index.docker.io/*/*`. Only `[a-zA-Z0-9-_:/*.@]` may appear.
+//! Matching simulates the pattern as a set of positions, so it never recurses or backtracks.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Token {
+    Literal(u8),
+    /// `*`: any run without `/`.
+    Segment,
+    /// `**`: any run.
+    Any,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Glob {
+    tokens: Vec<Token>,
+}
+
+impl Glob {
+    /// Compiles a glob; the error is the details line policy-controller prints under
+    /// `invalid value: <glob>: spec.images[k].glob`.
+    pub fn compile(glob: &str) -> Result<Self, String> {
+        if has_filepath_syntax_error(glob) {
+            return Err("glob is invalid: syntax error in pattern".to_string());
+        }
+        let pattern = match glob {
+            "*" => "index.docker.io/library/*",
+            "*/*" => "index.docker.io/*/*",
+            other => other,
+        };
+        let allowed = |b: u8| b.is_ascii_alphanumeric() || b"-_:/*.@".contains(&b);
+        if pattern.is_empty() || !pattern.bytes().all(allowed) {
+            return Err(format!("glob is invalid: invalid glob {glob:?}"));
+        }
+        let bytes = pattern.as_bytes();
+        let mut tokens = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while let Some(&b) = bytes.get(i) {
+            if b == b'*' {
+                if bytes.get(i + 1) == Some(&b'*') {
+                    tokens.push(Token::Any);
+                    i += 2;
+                } else {
+                    tokens.push(Token::Segment);
+                    i += 1;
+                }
+            } else {
+                tokens.push(Token::Literal(b));
+                i += 1;
+            }
+        }
+        Ok(Glob { tokens })
+    }
+
+    pub fn matches(&self, subject: &str) -> bool {
+        let n = self.tokens.len();
+        // active[p]: the pattern has consumed its first p tokens.
+        let mut active = vec![false; n + 1];
+        let mut next = vec![false; n + 1];
+        if let Some(first) = active.first_mut() {
+            *first = true;
+        }
+        self.close(&mut active);
+        for &c in subject.as_bytes() {
+            next.iter_mut().for_each(|v| *v = false);
+            for (p, token) in self.tokens.iter().enumerate() {
+                if !active.get(p).copied().unwrap_or(false) {
+                    continue;
+                }
+                let (stay, advance) = match *token {
+                    Token::Literal(l) => (false, l == c),
+                    Token::Segment => (c != b'/', false),
+                    Token::Any => (true, false),
+                };
+                if stay {
+                    if let Some(slot) = next.get_mut(p) {
+                        *slot = true;
+                    }
+                }
+                if advance {
+                    if let Some(slot) = next.get_mut(p + 1) {
+                        *slot = true;
+                    }
+                }
+            }
+            self.close(&mut next);
+            std::mem::swap(&mut active, &mut next);
+            if !active.iter().any(|&v| v) {
+                return false;
+            }
+        }
+        active.get(n).copied().unwrap_or(false)
+    }
+
+    /// Stars may match the empty string: a state before a star also reaches the state after it.
+    fn close(&self, states: &mut [bool]) {
+        for (p, token) in self.tokens.iter().enumerate() {
+            if matches!(token, Token::Segment | Token::Any) && states.get(p).copied() == Some(true)
+            {
+                if let Some(slot) = states.get_mut(p + 1) {
+                    *slot = true;
+                }
+            }
+        }
+    }
+}
+
+/// Go's `filepath.Match(glob, "")` reports `ErrBadPattern` for an unterminated or malformed
+/// character class or a trailing backslash; policy-controller runs it as a syntax pre-check.
+fn has_filepath_syntax_error(glob: &str) -> bool {
+    let mut chars = glob.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if chars.next().is_none() {
+                    return true;
+                }
+            }
+            '[' => {
+                if chars.peek() == Some(&'^') {
+                    chars.next();
+                }
+                let mut first = true;
+                loop {
+                    match chars.next() {
+                        None => return true,
+                        Some(']') if !first => break,
+                        Some('\\') => {
+                            if chars.next().is_none() {
+                                return true;
+                            }
+                        }
+                        Some('-') if first => return true,
+                        Some(_) => {
+                            if chars.peek() == Some(&'-') {
+                                chars.next();
+                                match chars.next() {
+                                    None | Some(']') => return true,
+                                    Some('\\') if chars.next().is_none() => return true,
+                                    _ => {}
+                                }
+                            }
+                        }
+                    }
+                    first = false;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    const D: &str = "@sha256:d845da1645d514a0ddf3ee1fe4df9a2cdae4d0f1f45dc9d16a34cf253366cb71";
+
+    #[rstest]
+    #[case::double_star_hub("index.docker.io/knabben/**", "index.docker.io/knabben/netshoot", true)]
+    #[case::double_star_other_user("index.docker.io/knabben/**", "index.docker.io/nicolaka/netshoot", false)]
+    #[case::single_star_crosses_at("ghcr.io/foo/*", "ghcr.io/foo/bar", true)]
+    #[case::single_star_not_slash("ghcr.io/foo/*", "ghcr.io/foo/bar/baz", false)]
+    #[case::double_star_slash("ghcr.io/foo/**", "ghcr.io/foo/bar/baz", true)]
+    #[case::no_wildcard_never_matches_digest("ghcr.io/org/app", "ghcr.io/org/app", false)]
+    #[case::suffix_star("ghcr.io/org/app*", "ghcr.io/org/app", true)]
+    #[case::suffix_star_evil("ghcr.io/org/app*", "ghcr.io/org/app-evil", true)]
+    #[case::suffix_double_star("ghcr.io/org/app**", "ghcr.io/org/app", true)]
+    #[case::tag_glob_never("ghcr.io/org/app:v1", "ghcr.io/org/app", false)]
+    #[case::tag_star_never("ghcr.io/org/app:*", "ghcr.io/org/app", false)]
+    #[case::tag_double_star_never("ghcr.io/org/app:**", "ghcr.io/org/app", false)]
+    #[case::hostless_never("nginx*", "index.docker.io/library/nginx", false)]
+    #[case::hostless_plain_never("busybox", "index.docker.io/library/busybox", false)]
+    #[case::star_is_hub_library("*", "index.docker.io/library/nginx", true)]
+    #[case::star_not_other_registry("*", "ghcr.io/nginx", false)]
+    #[case::star_not_hub_user("*", "index.docker.io/knabben/netshoot", false)]
+    #[case::star_star_hub_user("*/*", "index.docker.io/knabben/netshoot", true)]
+    #[case::star_star_not_library_alias("*/*", "ghcr.io/knabben/netshoot", false)]
+    #[case::dot_is_literal("ghcr.io/a.b/*", "ghcr.io/aXb/c", false)]
+    #[case::anchored_start("*.trusted.example.com/myorg/*", "attacker.example.com/x.trusted.example.com/myorg/evil", false)]
+    #[case::anchored_host_star("*.trusted.example.com/myorg/*", "reg.trusted.example.com/myorg/app", true)]
+    #[case::triple_star("ghcr.io/***", "ghcr.io/a/b", true)]
+    #[case::everything("**", "ghcr.io/a/b", true)]
+    #[case::port("127.0.0.1:5000/knabben/**", "127.0.0.1:5000/knabben/netshoot", true)]
+    #[case::mid_star("ghcr.io/*/app", "ghcr.io/org/app", false)]
+    fn matches_digest_names(#[case] glob: &str, #[case] name: &str, #[case] expected: bool) {
+        let compiled = Glob::compile(glob).unwrap();
+        assert_eq!(compiled.matches(&format!("{name}{D}")), expected, "{glob} vs {name}");
+    }
+
+    #[rstest]
+    #[case::exact_digest("ghcr.io/foo@sha256:d845da1645d514a0ddf3ee1fe4df9a2cdae4d0f1f45dc9d16a34cf253366cb71", "ghcr.io/foo")]
+    fn exact_digest_glob(#[case] glob: &str, #[case] name: &str) {
+        assert!(Glob::compile(glob).unwrap().matches(&format!("{name}{D}")));
+    }
+
+    #[rstest]
+    #[case::question("ghcr.io/a?", "glob is invalid: invalid glob \"ghcr.io/a?\"")]
+    #[case::class("ghcr.io/[ab]", "glob is invalid: invalid glob \"ghcr.io/[ab]\"")]
+    #[case::open_class("[", "glob is invalid: syntax error in pattern")]
+    #[case::braces("ghcr.io/{a,b}", "glob is invalid: invalid glob \"ghcr.io/{a,b}\"")]
+    #[case::plus("ghcr.io/a+", "glob is invalid: invalid glob \"ghcr.io/a+\"")]
+    #[case::space("ghcr.io/a b", "glob is invalid: invalid glob \"ghcr.io/a b\"")]
+    #[case::trailing_backslash("ghcr.io\\", "glob is invalid: syntax error in pattern")]
+    fn invalid(#[case] glob: &str, #[case] message: &str) {
+        assert_eq!(Glob::compile(glob), Err(message.to_string()));
+    }
+}

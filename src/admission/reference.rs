@@ -1,0 +1,262 @@
+//! Image references, parsed and normalised the way go-containerregistry's `name` package does
+//! with weak validation (what policy-controller uses): `docker.io` becomes `index.docker.io`,
+//! single-component Docker Hub repositories get `library/`, a tag-less name means `:latest`, and
+//! the first path component is a registry only if it contains `.` or `:`.
+
+use std::fmt;
+
+pub const DEFAULT_REGISTRY: &str = "index.docker.io";
+const DEFAULT_REGISTRY_ALIAS: &str = "docker.io";
+const DEFAULT_TAG: &str = "latest";
+const TAG_CHARS: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
+const REPOSITORY_CHARS: &str = "abcdefghijklmnopqrstuvwxyz0123456789_-./";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repository {
+    registry: String,
+    repository: String,
+}
+
+impl Repository {
+    pub fn parse(name: &str) -> Result<Self, String> {
+        if name.is_empty() {
+            return Err("a repository name must be specified".to_string());
+        }
+        let (registry, repository) = match name.split_once('/') {
+            Some((first, rest)) if first.contains('.') || first.contains(':') => (first, rest),
+            _ => ("", name),
+        };
+        check_element("repository", repository, REPOSITORY_CHARS, 2, 255)?;
+        check_registry(registry)?;
+        let registry = match registry {
+            "" | DEFAULT_REGISTRY_ALIAS => DEFAULT_REGISTRY,
+            other => other,
+        };
+        Ok(Repository {
+            registry: registry.to_string(),
+            repository: repository.to_string(),
+        })
+    }
+
+    pub fn registry(&self) -> &str {
+        &self.registry
+    }
+
+    /// The repository path with Docker Hub's implicit `library/` namespace made explicit.
+    pub fn repository(&self) -> String {
+        if self.registry == DEFAULT_REGISTRY && !self.repository.contains('/') {
+            format!("library/{}", self.repository)
+        } else {
+            self.repository.clone()
+        }
+    }
+
+    /// `registry/repository`, fully qualified.
+    pub fn name(&self) -> String {
+        format!("{}/{}", self.registry, self.repository())
+    }
+}
+
+/// A parsed image reference: a tag (possibly implicit `latest`) or a digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reference {
+    Tag { repo: Repository, tag: String },
+    Digest { repo: Repository, digest: String },
+}
+
+impl Reference {
+    /// Parses as `name.ParseReference` does: a tag first, then a digest; on failure the error
+    /// is go-containerregistry's `could not parse reference: <input>`.
+    pub fn parse(input: &str) -> Result<Self, String> {
+        if let Ok(reference) = parse_tag(input) {
+            return Ok(reference);
+        }
+        if let Ok(reference) = parse_digest(input) {
+            return Ok(reference);
+        }
+        Err(format!("could not parse reference: {input}"))
+    }
+
+    pub fn repo(&self) -> &Repository {
+        match self {
+            Reference::Tag { repo, .. } | Reference::Digest { repo, .. } => repo,
+        }
+    }
+
+    pub fn digest(&self) -> Option<&str> {
+        match self {
+            Reference::Digest { digest, .. } => Some(digest),
+            Reference::Tag { .. } => None,
+        }
+    }
+
+    /// `ref.Name()`: `registry/repo:tag` for tags, `registry/repo@sha256:...` for digests.
+    pub fn name(&self) -> String {
+        match self {
+            Reference::Tag { repo, tag } => format!("{}:{tag}", repo.name()),
+            Reference::Digest { repo, digest } => format!("{}@{digest}", repo.name()),
+        }
+    }
+}
+
+impl fmt::Display for Reference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+fn parse_tag(name: &str) -> Result<Reference, String> {
+    let mut base = name;
+    let mut tag = "";
+    if let Some((head, last)) = name.rsplit_once(':') {
+        // A colon followed by a `/` belongs to a registry port, not a tag.
+        if !last.contains('/') {
+            if last.is_empty() {
+                return Err(format!("{name} must specify a tag name after the colon"));
+            }
+            base = head;
+            tag = last;
+        }
+    }
+    if !tag.is_empty() {
+        check_element("tag", tag, TAG_CHARS, 1, 128)?;
+    }
+    let repo = Repository::parse(base)?;
+    let tag = if tag.is_empty() { DEFAULT_TAG } else { tag };
+    Ok(Reference::Tag {
+        repo,
+        tag: tag.to_string(),
+    })
+}
+
+fn parse_digest(name: &str) -> Result<Reference, String> {
+    let mut parts = name.split('@');
+    let (Some(base), Some(digest), None) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(format!(
+            "a digest must contain exactly one '@' separator (e.g. registry/repository@digest) saw: {name}"
+        ));
+    };
+    let Some(hex) = digest.strip_prefix("sha256:") else {
+        return Err(format!("unsupported digest algorithm: {digest}"));
+    };
+    if hex.len() != 64 {
+        return Err("invalid checksum digest length".to_string());
+    }
+    if !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return Err("invalid checksum digest format".to_string());
+    }
+    // A tag next to the digest is dropped: `nginx:1.25@sha256:...` names `.../nginx@sha256:...`.
+    let repo = match parse_tag(base) {
+        Ok(Reference::Tag { repo, .. }) => repo,
+        _ => Repository::parse(base)?,
+    };
+    Ok(Reference::Digest {
+        repo,
+        digest: digest.to_string(),
+    })
+}
+
+fn check_element(
+    what: &str,
+    element: &str,
+    allowed: &str,
+    min: usize,
+    max: usize,
+) -> Result<(), String> {
+    let runes = element.chars().count();
+    if runes < min || runes > max {
+        return Err(format!(
+            "{what} must be between {min} and {max} characters in length: {element}"
+        ));
+    }
+    if element.chars().any(|c| !allowed.contains(c)) {
+        return Err(format!(
+            "{what} can only contain the characters `{allowed}`: {element}"
+        ));
+    }
+    Ok(())
+}
+
+/// A registry must be a valid RFC 3986 authority (`host[:port]`), as Go's `url.Parse("//" + r)`
+/// requires; an empty registry means Docker Hub.
+fn check_registry(registry: &str) -> Result<(), String> {
+    let bad = || format!("registries must be valid RFC 3986 URI authorities: {registry}");
+    if registry.is_empty() {
+        return Ok(());
+    }
+    let (host, port) = if let Some(rest) = registry.strip_prefix('[') {
+        let (inner, after) = rest.split_once(']').ok_or_else(bad)?;
+        if !inner.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.') {
+            return Err(bad());
+        }
+        (inner, after.strip_prefix(':'))
+    } else {
+        match registry.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (registry, None),
+        }
+    };
+    let host_ok = host
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=%".contains(c));
+    let port_ok = port.is_none_or(|p| p.chars().all(|c| c.is_ascii_digit()));
+    if host_ok && port_ok {
+        Ok(())
+    } else {
+        Err(bad())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    const HEX: &str = "d845da1645d514a0ddf3ee1fe4df9a2cdae4d0f1f45dc9d16a34cf253366cb71";
+
+    #[rstest]
+    #[case::docker_io_alias("docker.io/knabben/netshoot", "index.docker.io/knabben/netshoot:latest")]
+    #[case::library("busybox", "index.docker.io/library/busybox:latest")]
+    #[case::library_tag("nginx:1.25", "index.docker.io/library/nginx:1.25")]
+    #[case::hub_user("knabben/netshoot:v1", "index.docker.io/knabben/netshoot:v1")]
+    #[case::registry_port("127.0.0.1:5000/knabben/netshoot", "127.0.0.1:5000/knabben/netshoot:latest")]
+    #[case::registry_port_tag("localhost:5000/a/b:1", "localhost:5000/a/b:1")]
+    #[case::localhost_is_hub_repo("localhost/foo", "index.docker.io/localhost/foo:latest")]
+    #[case::ghcr("ghcr.io/org/app:1.0", "ghcr.io/org/app:1.0")]
+    #[case::index_explicit("index.docker.io/library/nginx", "index.docker.io/library/nginx:latest")]
+    #[case::deep("gcr.io/a/b/c/d:x", "gcr.io/a/b/c/d:x")]
+    fn tag_names(#[case] input: &str, #[case] name: &str) {
+        let reference = Reference::parse(input).unwrap();
+        assert_eq!(reference.name(), name);
+        assert!(reference.digest().is_none());
+    }
+
+    #[rstest]
+    #[case::plain("ghcr.io/org/app@sha256:HEX", "ghcr.io/org/app@sha256:HEX")]
+    #[case::tag_dropped("nginx:1.25@sha256:HEX", "index.docker.io/library/nginx@sha256:HEX")]
+    #[case::hub("docker.io/knabben/netshoot@sha256:HEX", "index.docker.io/knabben/netshoot@sha256:HEX")]
+    #[case::port_and_tag("127.0.0.1:5000/x/y:latest@sha256:HEX", "127.0.0.1:5000/x/y@sha256:HEX")]
+    fn digest_names(#[case] input: &str, #[case] name: &str) {
+        let reference = Reference::parse(&input.replace("HEX", HEX)).unwrap();
+        assert_eq!(reference.name(), name.replace("HEX", HEX));
+        assert_eq!(reference.digest(), Some(format!("sha256:{HEX}").as_str()));
+    }
+
+    #[rstest]
+    #[case::at_sign("in@valid")]
+    #[case::uppercase_repo("ghcr.io/Org/App")]
+    #[case::empty("")]
+    #[case::short_digest("nginx@sha256:abc")]
+    #[case::other_algorithm("nginx@sha512:abc")]
+    #[case::empty_tag("nginx:")]
+    #[case::bad_tag_char("nginx:a+b")]
+    #[case::one_char_repo("a")]
+    #[case::space("ngi nx")]
+    #[case::two_ats("a/b@sha256:x@y")]
+    fn unparsable(#[case] input: &str) {
+        assert_eq!(
+            Reference::parse(input),
+            Err(format!("could not parse reference: {input}"))
+        );
+    }
+}

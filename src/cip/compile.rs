@@ -1,0 +1,261 @@
+//! A validated CIP turned into what admission evaluates: globs compiled, authorities defaulted
+//! (`authority-<i>`), regular expressions and selectors built once per settings document.
+
+use super::keys::{self, HashAlgorithm};
+use super::spec::{self, text, Spec};
+use crate::admission::glob::Glob;
+use regex::Regex;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Enforce,
+    Warn,
+}
+
+#[derive(Debug)]
+pub struct CompiledPolicy {
+    pub name: String,
+    pub globs: Vec<Glob>,
+    pub authorities: Vec<CompiledAuthority>,
+    pub mode: Mode,
+    pub matches: Vec<ResourceMatch>,
+}
+
+#[derive(Debug)]
+pub struct CompiledAuthority {
+    pub name: String,
+    pub kind: AuthorityKind,
+    pub attestations: Vec<CompiledAttestation>,
+}
+
+#[derive(Debug)]
+pub enum AuthorityKind {
+    StaticPass,
+    StaticFail(String),
+    Key {
+        /// PEM of each public key (one per authority upstream; kept as a list for the host call).
+        keys: Vec<String>,
+        hash: HashAlgorithm,
+    },
+    Keyless {
+        identities: Vec<CompiledIdentity>,
+        /// PEM of `keyless.ca-cert.data`, when the authority names its own CA.
+        ca_cert: Option<String>,
+    },
+}
+
+#[derive(Debug)]
+pub enum Matcher {
+    Exact(String),
+    Regex(Regex),
+}
+
+impl Matcher {
+    pub fn matches(&self, value: &str) -> bool {
+        match self {
+            Matcher::Exact(s) => s == value,
+            Matcher::Regex(re) => re.is_match(value),
+        }
+    }
+
+    pub fn exact(&self) -> Option<&str> {
+        match self {
+            Matcher::Exact(s) => Some(s),
+            Matcher::Regex(_) => None,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct CompiledIdentity {
+    pub issuer: Matcher,
+    pub subject: Matcher,
+}
+
+#[derive(Debug)]
+pub struct CompiledAttestation {
+    pub name: String,
+    /// The predicate type as written in the CIP (messages use this spelling).
+    pub predicate_type: String,
+    /// The URI it stands for (short names mapped as cosign does).
+    pub predicate_uri: String,
+    pub policy: Option<AttestationPolicy>,
+}
+
+#[derive(Debug)]
+pub struct AttestationPolicy {
+    pub type_: String,
+    pub data: String,
+}
+
+#[derive(Debug)]
+pub struct ResourceMatch {
+    pub group: String,
+    pub version: String,
+    pub resource: String,
+    pub selector: Option<Selector>,
+}
+
+#[derive(Debug, Default)]
+pub struct Selector {
+    pub labels: BTreeMap<String, String>,
+    pub expressions: Vec<(String, String, Vec<String>)>,
+}
+
+impl Selector {
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        self.labels.iter().all(|(k, v)| labels.get(k) == Some(v))
+            && self.expressions.iter().all(|(key, op, values)| {
+                let value = labels.get(key);
+                match op.as_str() {
+                    "In" => value.is_some_and(|v| values.contains(v)),
+                    "NotIn" => value.is_none_or(|v| !values.contains(v)),
+                    "Exists" => value.is_some(),
+                    "DoesNotExist" => value.is_none(),
+                    _ => false,
+                }
+            })
+    }
+}
+
+/// cosign's short predicate type names; anything else is used verbatim.
+pub fn predicate_uri(predicate_type: &str) -> String {
+    match predicate_type {
+        "custom" => "https://cosign.sigstore.dev/attestation/v1",
+        "slsaprovenance" | "slsaprovenance02" => "https://slsa.dev/provenance/v0.2",
+        "slsaprovenance1" => "https://slsa.dev/provenance/v1",
+        "spdx" | "spdxjson" => "https://spdx.dev/Document",
+        "cyclonedx" => "https://cyclonedx.org/bom",
+        "link" => "https://in-toto.io/Link/v1",
+        "vuln" => "https://cosign.sigstore.dev/attestation/vuln/v1",
+        "openvex" => "https://openvex.dev/ns",
+        other => other,
+    }
+    .to_string()
+}
+
+/// Compiles a spec that `validate_spec` accepted; anything it could still not compile is an
+/// error string naming the field.
+pub fn compile(name: &str, spec: &Spec) -> Result<CompiledPolicy, String> {
+    let globs = spec
+        .images
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|i| Glob::compile(text(&i.glob)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let authorities = spec
+        .authorities
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .map(|(i, a)| compile_authority(i, a))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mode = if text(&spec.mode) == "warn" {
+        Mode::Warn
+    } else {
+        Mode::Enforce
+    };
+    let matches = spec
+        .match_
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|m| ResourceMatch {
+            group: text(&m.group).to_string(),
+            version: text(&m.version).to_string(),
+            resource: text(&m.resource).to_string(),
+            selector: m.selector.as_ref().map(|s| Selector {
+                labels: s.match_labels.clone().unwrap_or_default(),
+                expressions: s
+                    .match_expressions
+                    .as_deref()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|e| {
+                        (
+                            text(&e.key).to_string(),
+                            text(&e.operator).to_string(),
+                            e.values.clone().unwrap_or_default(),
+                        )
+                    })
+                    .collect(),
+            }),
+        })
+        .collect();
+    Ok(CompiledPolicy {
+        name: name.to_string(),
+        globs,
+        authorities,
+        mode,
+        matches,
+    })
+}
+
+fn compile_authority(index: usize, a: &spec::Authority) -> Result<CompiledAuthority, String> {
+    let name = match text(&a.name) {
+        "" => format!("authority-{index}"),
+        n => n.to_string(),
+    };
+    let kind = if let Some(st) = &a.static_ {
+        match text(&st.action) {
+            "pass" => AuthorityKind::StaticPass,
+            _ => AuthorityKind::StaticFail(text(&st.message).to_string()),
+        }
+    } else if let Some(key) = &a.key {
+        let hash = keys::hash_algorithm(text(&key.hash_algorithm))
+            .ok_or_else(|| format!("authority {name}: invalid hashAlgorithm"))?;
+        AuthorityKind::Key {
+            keys: vec![text(&key.data).to_string()],
+            hash,
+        }
+    } else if let Some(keyless) = &a.keyless {
+        let identities = keyless
+            .identities
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .map(|id| {
+                Ok(CompiledIdentity {
+                    issuer: matcher(&id.issuer, &id.issuer_reg_exp)?,
+                    subject: matcher(&id.subject, &id.subject_reg_exp)?,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        AuthorityKind::Keyless {
+            identities,
+            ca_cert: keyless.ca_cert.as_ref().map(|c| text(&c.data).to_string()),
+        }
+    } else {
+        return Err(format!("authority {name}: no key, keyless or static"));
+    };
+    let attestations = a
+        .attestations
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|att| CompiledAttestation {
+            name: text(&att.name).to_string(),
+            predicate_type: text(&att.predicate_type).to_string(),
+            predicate_uri: predicate_uri(text(&att.predicate_type)),
+            policy: att.policy.as_ref().map(|p| AttestationPolicy {
+                type_: text(&p.type_).to_string(),
+                data: text(&p.data).to_string(),
+            }),
+        })
+        .collect();
+    Ok(CompiledAuthority {
+        name,
+        kind,
+        attestations,
+    })
+}
+
+fn matcher(exact: &Option<String>, re: &Option<String>) -> Result<Matcher, String> {
+    match (text(exact), text(re)) {
+        (e, "") => Ok(Matcher::Exact(e.to_string())),
+        (_, re) => super::regex_compat::compile(re).map(Matcher::Regex),
+    }
+}

@@ -1,0 +1,285 @@
+//! One admission decision: every image resolved to a digest, matched against the policies,
+//! judged by their authorities; the results combined as policy-controller does (all matching
+//! policies must pass, any one authority of a policy suffices, `warn` mode only warns) and
+//! rendered in its words. The checked digest is the one pinned.
+
+use crate::admission::reference::Reference;
+use crate::admission::request::AdmissionRequest;
+use crate::admission::workload::{self, ImageSite};
+use crate::cip::compile::{CompiledPolicy, Mode};
+use crate::field_error::{FieldErrors, Level};
+use crate::settings::{NoMatchPolicy, Settings};
+use crate::verify::authority;
+use crate::verify::host::Host;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+
+/// HTTP status policy-controller answers a denied request with (knative's BadRequest).
+const DENIED_CODE: u16 = 400;
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Decision {
+    pub allowed: bool,
+    pub message: Option<String>,
+    pub code: Option<u16>,
+    pub warnings: Vec<String>,
+    pub mutated: Option<Value>,
+}
+
+impl Decision {
+    fn allow() -> Self {
+        Decision {
+            allowed: true,
+            ..Decision::default()
+        }
+    }
+}
+
+/// The object's group, version, plural resource and labels, for `spec.match`.
+struct ObjectIdentity {
+    group: String,
+    version: String,
+    resource: String,
+    labels: BTreeMap<String, String>,
+}
+
+pub fn decide(settings: &Settings, request: &AdmissionRequest, host: &mut dyn Host) -> Decision {
+    let Some(object) = request.object.as_ref().filter(|o| !o.is_null()) else {
+        return Decision::allow();
+    };
+    let kind = match request.kind.kind.as_str() {
+        "" => object.get("kind").and_then(Value::as_str).unwrap_or(""),
+        k => k,
+    };
+    let sites = workload::images(kind, object);
+    let unchanged = || match (&sites, request.old_object.as_ref()) {
+        (Ok(new), Some(old)) => workload::images(kind, old).ok().as_ref() == Some(new),
+        _ => false,
+    };
+    if request.skip(unchanged).is_some() {
+        return Decision::allow();
+    }
+    let sites = match sites {
+        Ok(Some(sites)) => sites,
+        Ok(None) => return Decision::allow(),
+        Err(errs) => return render(&errs, None),
+    };
+    let identity = object_identity(kind, object, request);
+    let mut judge = Judge {
+        settings,
+        host,
+        identity: &identity,
+        digests: HashMap::new(),
+        verdicts: HashMap::new(),
+    };
+    let mut errs = FieldErrors::new();
+    let mut pins = Vec::new();
+    for site in &sites {
+        if let Some(pinned) = judge.site(site, &mut errs) {
+            pins.push((site.pointer.as_str(), pinned));
+        }
+    }
+    let mutated = if settings.pin_digests && !pins.is_empty() {
+        let mut copy = object.clone();
+        for (pointer, pinned) in pins {
+            if let Some(slot) = copy.pointer_mut(pointer) {
+                *slot = Value::String(pinned);
+            }
+        }
+        Some(copy)
+    } else {
+        None
+    };
+    render(&errs, mutated)
+}
+
+fn render(errs: &FieldErrors, mutated: Option<Value>) -> Decision {
+    let warnings = errs.render_each(Level::Warning);
+    match errs.render(Level::Error) {
+        Some(message) => Decision {
+            allowed: false,
+            message: Some(format!("validation failed: {message}")),
+            code: Some(DENIED_CODE),
+            warnings,
+            mutated: None,
+        },
+        None => Decision {
+            allowed: true,
+            warnings,
+            mutated,
+            ..Decision::default()
+        },
+    }
+}
+
+struct Judge<'a> {
+    settings: &'a Settings,
+    host: &'a mut dyn Host,
+    identity: &'a ObjectIdentity,
+    /// Tag name -> digest or the host's reason, once per distinct image.
+    digests: HashMap<String, Result<String, String>>,
+    /// (digest name, policy index) -> the policy's errors, once per distinct image.
+    verdicts: HashMap<(String, usize), Vec<String>>,
+}
+
+impl Judge<'_> {
+    /// Judges one image site; returns the pinned image string when the tag was resolved.
+    fn site(&mut self, site: &ImageSite, errs: &mut FieldErrors) -> Option<String> {
+        let path = site.path.as_str();
+        let reference = match Reference::parse(&site.image) {
+            Ok(r) => r,
+            Err(e) => {
+                errs.push(e, &[path], "");
+                return None;
+            }
+        };
+        let (digest, shown, pinned) = match reference.digest() {
+            Some(d) => (d.to_string(), site.image.clone(), None),
+            None => {
+                let tag_name = reference.name();
+                let resolved = self
+                    .digests
+                    .entry(tag_name.clone())
+                    .or_insert_with(|| self.host.manifest_digest(&tag_name))
+                    .clone();
+                match resolved {
+                    Ok(d) => {
+                        let pinned = format!("{tag_name}@{d}");
+                        (d, pinned.clone(), Some(pinned))
+                    }
+                    Err(reason) => {
+                        errs.push(
+                            format!("invalid value: {} must be an image digest", site.image),
+                            &[path],
+                            reason,
+                        );
+                        return None;
+                    }
+                }
+            }
+        };
+        let name = format!("{}@{digest}", reference.repo().name());
+        let matching: Vec<usize> = self
+            .settings
+            .policies
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| applies_to(p, self.identity) && p.globs.iter().any(|g| g.matches(&name)))
+            .map(|(i, _)| i)
+            .collect();
+        if matching.is_empty() {
+            let level = match self.settings.no_match {
+                NoMatchPolicy::Deny => Some(Level::Error),
+                NoMatchPolicy::Warn => Some(Level::Warning),
+                NoMatchPolicy::Allow => None,
+            };
+            if let Some(level) = level {
+                errs.push_at(level, "no matching policies", &[path], shown.as_str());
+            }
+        }
+        for index in matching {
+            let failures = self.policy(index, &name);
+            if failures.is_empty() {
+                continue;
+            }
+            let Some(policy) = self.settings.policies.get(index) else {
+                continue;
+            };
+            let level = match policy.mode {
+                Mode::Enforce => Level::Error,
+                Mode::Warn => Level::Warning,
+            };
+            let details = std::iter::once(shown.as_str())
+                .chain(failures.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(" ");
+            errs.push_at(level, format!("failed policy: {}", policy.name), &[path], details);
+        }
+        pinned
+    }
+
+    /// The errors of one policy for one image; empty when it passes.
+    fn policy(&mut self, index: usize, name: &str) -> Vec<String> {
+        let key = (name.to_string(), index);
+        if let Some(cached) = self.verdicts.get(&key) {
+            return cached.clone();
+        }
+        let Some(policy) = self.settings.policies.get(index) else {
+            return vec![format!("internal error: no policy at index {index}")];
+        };
+        let mut failures = Vec::new();
+        let mut passed = false;
+        for auth in &policy.authorities {
+            match authority::evaluate(auth, name, self.host) {
+                Ok(_) => {
+                    passed = true;
+                    break;
+                }
+                Err(e) => failures.push(e),
+            }
+        }
+        if policy.authorities.is_empty() {
+            failures.push(format!(
+                "failed to process policy: {}: it has no authorities",
+                policy.name
+            ));
+        } else if passed {
+            failures.clear();
+        }
+        self.verdicts.insert(key, failures.clone());
+        failures
+    }
+}
+
+fn applies_to(policy: &CompiledPolicy, object: &ObjectIdentity) -> bool {
+    policy.matches.is_empty()
+        || policy.matches.iter().any(|m| {
+            !m.resource.is_empty()
+                && m.resource == object.resource
+                && (m.version == object.version || m.version == "*")
+                && m.group == object.group
+                && m
+                    .selector
+                    .as_ref()
+                    .is_none_or(|s| s.matches(&object.labels))
+        })
+}
+
+fn object_identity(kind: &str, object: &Value, request: &AdmissionRequest) -> ObjectIdentity {
+    let (group, version) = match object.get("apiVersion").and_then(Value::as_str) {
+        Some(api) => match api.split_once('/') {
+            Some((g, v)) => (g.to_string(), v.to_string()),
+            None => (String::new(), api.to_string()),
+        },
+        None => (request.kind.group.clone(), request.kind.version.clone()),
+    };
+    let labels = object
+        .pointer("/metadata/labels")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    ObjectIdentity {
+        group,
+        version,
+        resource: guess_resource(kind),
+        labels,
+    }
+}
+
+/// apimachinery's `UnsafeGuessKindToResource`: lower-case plural of the kind.
+fn guess_resource(kind: &str) -> String {
+    let lower = kind.to_ascii_lowercase();
+    if lower.is_empty() {
+        lower
+    } else if lower.ends_with('s') {
+        format!("{lower}es")
+    } else if let Some(stem) = lower.strip_suffix('y') {
+        format!("{stem}ies")
+    } else {
+        format!("{lower}s")
+    }
+}

@@ -1,0 +1,104 @@
+//! cluster-image-policy: sigstore policy-controller's ClusterImagePolicy as a Kubewarden policy.
+//! This file is the waPC adapter only; the logic lives in pure modules.
+#![deny(unsafe_code)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
+
+pub mod admission;
+pub mod cip;
+pub mod decide;
+pub mod field_error;
+pub mod settings;
+pub mod verify;
+
+use admission::request::AdmissionRequest;
+use kubewarden_policy_sdk::response::ValidationResponse;
+use kubewarden_policy_sdk::settings::SettingsValidationResponse;
+use kubewarden_policy_sdk::wapc_guest::prelude::*;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use settings::Settings;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+#[allow(unsafe_code)] // waPC requires the exported, unmangled wapc_init symbol.
+#[no_mangle]
+pub extern "C" fn wapc_init() {
+    register_function("validate", validate);
+    register_function("validate_settings", validate_settings);
+    register_function("protocol_version", kubewarden_policy_sdk::protocol_version_guest);
+}
+
+thread_local! {
+    /// Kubewarden reuses an instance across requests: settings are compiled once per document.
+    static COMPILED: RefCell<Option<(Vec<u8>, Rc<Settings>)>> = const { RefCell::new(None) };
+}
+
+fn compiled(raw: &[u8]) -> Result<Rc<Settings>, String> {
+    if let Some(hit) = COMPILED.with(|c| {
+        c.borrow()
+            .as_ref()
+            .filter(|(bytes, _)| bytes.as_slice() == raw)
+            .map(|(_, s)| Rc::clone(s))
+    }) {
+        return Ok(hit);
+    }
+    let settings = Rc::new(Settings::compile(raw)?);
+    COMPILED.with(|c| *c.borrow_mut() = Some((raw.to_vec(), Rc::clone(&settings))));
+    Ok(settings)
+}
+
+#[derive(Deserialize)]
+struct Payload<'a> {
+    request: AdmissionRequest,
+    #[serde(borrow)]
+    settings: Option<&'a RawValue>,
+}
+
+fn validate(payload: &[u8]) -> CallResult {
+    let payload: Payload = serde_json::from_slice(payload)
+        .map_err(|e| format!("cannot decode the validation request: {e}"))?;
+    let raw = payload.settings.map(|s| s.get().as_bytes()).unwrap_or(b"{}");
+    let response = match compiled(raw) {
+        Ok(settings) => {
+            let decision = decide::decide(&settings, &payload.request, &mut verify::host::WapcHost);
+            ValidationResponse {
+                accepted: decision.allowed,
+                message: decision.message,
+                code: decision.code,
+                mutated_object: decision.mutated,
+                audit_annotations: None,
+                warnings: (!decision.warnings.is_empty()).then_some(decision.warnings),
+            }
+        }
+        Err(e) => ValidationResponse {
+            accepted: false,
+            message: Some(format!("Provided settings are not valid: {e}")),
+            code: None,
+            mutated_object: None,
+            audit_annotations: None,
+            warnings: None,
+        },
+    };
+    Ok(serde_json::to_vec(&response)?)
+}
+
+fn validate_settings(payload: &[u8]) -> CallResult {
+    let response = match Settings::compile(payload) {
+        Ok(settings) => SettingsValidationResponse {
+            valid: true,
+            message: (!settings.warnings.is_empty()).then(|| settings.warnings.join("\n")),
+        },
+        Err(message) => SettingsValidationResponse {
+            valid: false,
+            message: Some(message),
+        },
+    };
+    Ok(serde_json::to_vec(&response)?)
+}
+

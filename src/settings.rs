@@ -1,0 +1,177 @@
+//! The policy's settings: CIP documents plus policy-controller's configuration knobs, validated
+//! with policy-controller's messages and compiled once per settings document.
+
+use crate::cip::compile::{self, CompiledPolicy};
+use crate::cip::spec::{PolicyDocument, Spec};
+use crate::cip::validate::{self, Options};
+use crate::field_error::{FieldErrors, Level};
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+const API_VERSIONS: [&str; 2] = ["policy.sigstore.dev/v1alpha1", "policy.sigstore.dev/v1beta1"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoMatchPolicy {
+    Deny,
+    Warn,
+    Allow,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawSettings {
+    policies: Option<Vec<Value>>,
+    no_match_policy: Option<String>,
+    fail_on_empty_authorities: Option<bool>,
+    pin_digests: Option<bool>,
+}
+
+#[derive(Debug)]
+pub struct Settings {
+    pub policies: Vec<CompiledPolicy>,
+    pub no_match: NoMatchPolicy,
+    pub pin_digests: bool,
+    /// Warning-level findings (deprecated predicate types, unanchored expressions).
+    pub warnings: Vec<String>,
+}
+
+impl Settings {
+    /// Parses, defaults, validates and compiles. The error lists every problem found, one
+    /// block per policy, each in policy-controller's rendering.
+    pub fn compile(json: &[u8]) -> Result<Settings, String> {
+        let raw: RawSettings = if json.iter().all(u8::is_ascii_whitespace) || json == b"null" {
+            RawSettings::default()
+        } else {
+            let de = &mut serde_json::Deserializer::from_slice(json);
+            serde_path_to_error::deserialize(de).map_err(|e| decode_error("", &e))?
+        };
+        let mut problems = Vec::new();
+        let mut warnings = Vec::new();
+        let no_match = match raw.no_match_policy.as_deref() {
+            None | Some("deny") => NoMatchPolicy::Deny,
+            Some("warn") => NoMatchPolicy::Warn,
+            Some("allow") => NoMatchPolicy::Allow,
+            Some(other) => {
+                problems.push(format!(
+                    "invalid value: {other}: noMatchPolicy\nexpected one of deny, warn, allow"
+                ));
+                NoMatchPolicy::Deny
+            }
+        };
+        let opts = Options {
+            fail_on_empty_authorities: raw.fail_on_empty_authorities.unwrap_or(true),
+        };
+        let mut policies = Vec::new();
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+        for (i, doc) in raw.policies.unwrap_or_default().iter().enumerate() {
+            match policy(i, doc, &opts) {
+                Ok((compiled, warns)) => {
+                    let label = format!("policies[{i}] ({})", compiled.name);
+                    warnings.extend(warns.into_iter().map(|w| format!("{label}: {w}")));
+                    if let Some(first) = seen.insert(compiled.name.clone(), i) {
+                        problems.push(format!(
+                            "{label}: duplicate policy name, also used by policies[{first}]"
+                        ));
+                    }
+                    policies.push(compiled);
+                }
+                Err(e) => problems.push(e),
+            }
+        }
+        if problems.is_empty() {
+            Ok(Settings {
+                policies,
+                no_match,
+                pin_digests: raw.pin_digests.unwrap_or(true),
+                warnings,
+            })
+        } else {
+            Err(problems.join("\n"))
+        }
+    }
+}
+
+/// One entry of `policies`: a full CIP document or `{name, spec}`.
+fn policy(i: usize, doc: &Value, opts: &Options) -> Result<(CompiledPolicy, Vec<String>), String> {
+    let at = format!("policies[{i}]");
+    let doc: PolicyDocument = serde_path_to_error::deserialize(doc)
+        .map_err(|e| format!("{at}: {}", decode_error("", &e)))?;
+    let meta_name = doc
+        .metadata
+        .as_ref()
+        .and_then(|m| m.get("name"))
+        .and_then(Value::as_str);
+    let full_document = doc.api_version.is_some() || doc.kind.is_some() || doc.metadata.is_some();
+    let name = if full_document { meta_name } else { doc.name.as_deref() };
+    let Some(name) = name.filter(|n| !n.is_empty()) else {
+        let field = if full_document { "metadata.name" } else { "name" };
+        return Err(format!("{at}: missing field(s): {field}"));
+    };
+    let at = format!("{at} ({name})");
+    if full_document {
+        if doc.name.is_some() {
+            return Err(format!(
+                "{at}: must not set the field(s): name\nuse metadata.name in a ClusterImagePolicy document"
+            ));
+        }
+        let api_version = doc.api_version.as_deref().unwrap_or("");
+        if !API_VERSIONS.contains(&api_version) {
+            return Err(format!(
+                "{at}: invalid value: {api_version}: apiVersion\nexpected policy.sigstore.dev/v1alpha1 or policy.sigstore.dev/v1beta1"
+            ));
+        }
+        let kind = doc.kind.as_deref().unwrap_or("");
+        if kind != "ClusterImagePolicy" {
+            return Err(format!(
+                "{at}: invalid value: {kind}: kind\nexpected ClusterImagePolicy"
+            ));
+        }
+    }
+    let spec_value = doc.spec.unwrap_or(Value::Null);
+    if spec_value.is_null() {
+        return Err(format!("{at}: missing field(s): spec"));
+    }
+    let spec: Spec = serde_path_to_error::deserialize(&spec_value)
+        .map_err(|e| format!("{at}: {}", decode_error("spec", &e)))?;
+    let errs: FieldErrors = validate::validate_spec(&spec, opts);
+    if let Some(rendered) = errs.render(Level::Error) {
+        return Err(format!("{at}: {rendered}"));
+    }
+    let warnings = errs.render_each(Level::Warning);
+    let compiled = compile::compile(name, &spec).map_err(|e| format!("{at}: {e}"))?;
+    Ok((compiled, warnings))
+}
+
+/// A decoding failure rendered like a field error: unknown fields as knative's disallowed
+/// fields, type errors with the path where they occurred.
+fn decode_error<E: std::fmt::Display>(prefix: &str, e: &serde_path_to_error::Error<E>) -> String {
+    let inner = e.inner().to_string();
+    let mut path = e.path().to_string();
+    if path == "." {
+        path.clear();
+    }
+    let join = |p: &str| match (prefix.is_empty(), p.is_empty()) {
+        (true, _) => p.to_string(),
+        (false, true) => prefix.to_string(),
+        (false, false) => format!("{prefix}.{p}"),
+    };
+    if let Some(rest) = inner.strip_prefix("unknown field `") {
+        let field = rest.split('`').next().unwrap_or_default();
+        let full = if path.ends_with(field) {
+            join(&path)
+        } else if path.is_empty() {
+            join(field)
+        } else {
+            join(&format!("{path}.{field}"))
+        };
+        return format!("must not set the field(s): {full}");
+    }
+    let location = join(&path);
+    let message = inner.split(" at line ").next().unwrap_or(&inner);
+    if location.is_empty() {
+        format!("cannot decode settings: {message}")
+    } else {
+        format!("invalid value: {message}: {location}")
+    }
+}
