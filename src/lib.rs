@@ -11,6 +11,7 @@
 
 pub mod admission;
 pub mod cip;
+pub mod cue;
 pub mod decide;
 pub mod field_error;
 pub mod settings;

@@ -1,0 +1,1 @@
+//! Our CUE evaluator (being written).
