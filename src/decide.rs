@@ -283,3 +283,7 @@ fn guess_resource(kind: &str) -> String {
         format!("{lower}s")
     }
 }
+
+#[cfg(test)]
+#[path = "decide_tests.rs"]
+mod tests;

@@ -132,8 +132,9 @@ fn policy(i: usize, doc: &Value, opts: &Options) -> Result<(CompiledPolicy, Vec<
     if spec_value.is_null() {
         return Err(format!("{at}: missing field(s): spec"));
     }
-    let spec: Spec = serde_path_to_error::deserialize(&spec_value)
+    let mut spec: Spec = serde_path_to_error::deserialize(&spec_value)
         .map_err(|e| format!("{at}: {}", decode_error("spec", &e)))?;
+    spec.set_defaults();
     let errs: FieldErrors = validate::validate_spec(&spec, opts);
     if let Some(rendered) = errs.render(Level::Error) {
         return Err(format!("{at}: {rendered}"));
@@ -175,3 +176,7 @@ fn decode_error<E: std::fmt::Display>(prefix: &str, e: &serde_path_to_error::Err
         format!("invalid value: {message}: {location}")
     }
 }
+
+#[cfg(test)]
+#[path = "settings_tests.rs"]
+mod tests;

@@ -187,3 +187,24 @@ pub struct PolicyDocument {
 pub fn text(value: &Option<String>) -> &str {
     value.as_deref().unwrap_or("")
 }
+
+impl Spec {
+    /// policy-controller's defaulting webhook, applied before validation: `mode: enforce`,
+    /// authority names `authority-<i>`, and the public Fulcio URL for keyless authorities that
+    /// name neither a URL nor a CA.
+    pub fn set_defaults(&mut self) {
+        if text(&self.mode).is_empty() {
+            self.mode = Some("enforce".to_string());
+        }
+        for (i, authority) in self.authorities.iter_mut().flatten().enumerate() {
+            if text(&authority.name).is_empty() {
+                authority.name = Some(format!("authority-{i}"));
+            }
+            if let Some(keyless) = authority.keyless.as_mut() {
+                if keyless.url.is_none() && keyless.ca_cert.is_none() {
+                    keyless.url = Some("https://fulcio.sigstore.dev".to_string());
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,71 @@
+use super::*;
+
+#[derive(serde::Deserialize)]
+struct Case {
+    name: String,
+    settings: serde_json::Value,
+    message: String,
+}
+
+/// Every row of `test_data/settings/invalid.yaml` is rejected with exactly its message.
+#[test]
+fn invalid_settings_corpus() {
+    let text = include_str!("../test_data/settings/invalid.yaml");
+    let cases: Vec<Case> = serde_yaml::from_str(text).unwrap();
+    assert!(cases.len() >= 25, "{} cases", cases.len());
+    let mut failures = Vec::new();
+    for case in &cases {
+        let got = Settings::compile(case.settings.to_string().as_bytes());
+        match got {
+            Err(message) if message == case.message => {}
+            Err(message) => failures.push(format!("{}:\n  want {:?}\n  got  {:?}", case.name, case.message, message)),
+            Ok(_) => failures.push(format!("{}: accepted", case.name)),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn defaults() {
+    let s = Settings::compile(b"{}").unwrap();
+    assert_eq!(s.no_match, NoMatchPolicy::Deny);
+    assert!(s.pin_digests);
+    assert!(s.policies.is_empty());
+    let s = Settings::compile(b"null").unwrap();
+    assert_eq!(s.no_match, NoMatchPolicy::Deny);
+}
+
+#[test]
+fn full_documents_and_name_spec_pairs_and_authority_names() {
+    let s = Settings::compile(
+        serde_json::json!({"policies": [
+            {"apiVersion": "policy.sigstore.dev/v1alpha1", "kind": "ClusterImagePolicy",
+             "metadata": {"name": "a", "labels": {"x": "y"}},
+             "spec": {"images": [{"glob": "**"}], "authorities": [{"static": {"action": "pass"}}, {"name": "named", "static": {"action": "fail"}}]}},
+            {"name": "b", "spec": {"images": [{"glob": "**"}], "authorities": [{"static": {"action": "pass"}}]}}
+        ]})
+        .to_string()
+        .as_bytes(),
+    )
+    .unwrap();
+    let names: Vec<_> = s.policies.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["a", "b"]);
+    let authorities: Vec<_> = s.policies[0].authorities.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(authorities, ["authority-0", "named"]);
+}
+
+#[test]
+fn warnings_do_not_invalidate() {
+    let s = Settings::compile(
+        serde_json::json!({"policies": [{"name": "p", "spec": {"images": [{"glob": "**"}], "authorities": [
+            {"keyless": {"identities": [{"issuer": "i", "subject": "s"}]}, "attestations": [{"name": "sbom", "predicateType": "cyclonedx"}]}
+        ]}}]})
+        .to_string()
+        .as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(
+        s.warnings,
+        vec!["policies[0] (p): invalid value: cyclonedx: spec.authorities[0].attestations.predicateType\ndeprecated value, please use RFC 3986 conformant values".to_string()]
+    );
+}
