@@ -164,7 +164,9 @@ impl Judge<'_> {
             .policies
             .iter()
             .enumerate()
-            .filter(|(_, p)| applies_to(p, self.identity) && p.globs.iter().any(|g| g.matches(&name)))
+            .filter(|(_, p)| {
+                applies_to(p, self.identity) && p.globs.iter().any(|g| g.matches(&name))
+            })
             .map(|(i, _)| i)
             .collect();
         if matching.is_empty() {
@@ -193,7 +195,12 @@ impl Judge<'_> {
                 .chain(failures.iter().map(String::as_str))
                 .collect::<Vec<_>>()
                 .join(" ");
-            errs.push_at(level, format!("failed policy: {}", policy.name), &[path], details);
+            errs.push_at(
+                level,
+                format!("failed policy: {}", policy.name),
+                &[path],
+                details,
+            );
         }
         pinned
     }
@@ -238,8 +245,7 @@ fn applies_to(policy: &CompiledPolicy, object: &ObjectIdentity) -> bool {
                 && m.resource == object.resource
                 && (m.version == object.version || m.version == "*")
                 && m.group == object.group
-                && m
-                    .selector
+                && m.selector
                     .as_ref()
                     .is_none_or(|s| s.matches(&object.labels))
         })

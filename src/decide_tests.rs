@@ -78,12 +78,16 @@ fn netshoot_host() -> MockHost {
 
 #[test]
 fn static_pass_admits_and_pins_with_the_tag_kept() {
-    let s = settings(json!({"policies": [cip("image-policy", "127.0.0.1:5000/knabben/**", pass())]}));
+    let s =
+        settings(json!({"policies": [cip("image-policy", "127.0.0.1:5000/knabben/**", pass())]}));
     let mut host = netshoot_host();
     let d = decide(&s, &request("Pod", pod(&[NETSHOOT])), &mut host);
     assert!(d.allowed);
     assert_eq!(
-        d.mutated.unwrap().pointer("/spec/containers/0/image").unwrap(),
+        d.mutated
+            .unwrap()
+            .pointer("/spec/containers/0/image")
+            .unwrap(),
         &json!(format!("{NETSHOOT}:latest@sha256:{HEX_A}"))
     );
     assert_eq!(host.calls, vec![format!("{NETSHOOT}:latest")]);
@@ -91,7 +95,8 @@ fn static_pass_admits_and_pins_with_the_tag_kept() {
 
 #[test]
 fn uncovered_image_is_denied_with_the_seed_message() {
-    let s = settings(json!({"policies": [cip("image-policy", "127.0.0.1:5000/knabben/**", pass())]}));
+    let s =
+        settings(json!({"policies": [cip("image-policy", "127.0.0.1:5000/knabben/**", pass())]}));
     let d = decide(
         &s,
         &request("Pod", pod(&["127.0.0.1:5000/nicolaka/netshoot"])),
@@ -113,7 +118,9 @@ fn no_match_warn_admits_with_a_warning_and_pins() {
     assert!(d.allowed);
     assert_eq!(
         d.warnings,
-        vec![format!("no matching policies: spec.containers[0].image\n{NETSHOOT}:latest@sha256:{HEX_A}")]
+        vec![format!(
+            "no matching policies: spec.containers[0].image\n{NETSHOOT}:latest@sha256:{HEX_A}"
+        )]
     );
     assert!(d.mutated.is_some());
 }
@@ -123,7 +130,11 @@ fn no_match_allow_is_silent_but_still_needs_a_digest() {
     let s = settings(json!({"noMatchPolicy": "allow"}));
     let d = decide(&s, &request("Pod", pod(&[NETSHOOT])), &mut netshoot_host());
     assert!(d.allowed && d.warnings.is_empty());
-    let d = decide(&s, &request("Pod", pod(&["127.0.0.1:5000/gone/image:v1"])), &mut netshoot_host());
+    let d = decide(
+        &s,
+        &request("Pod", pod(&["127.0.0.1:5000/gone/image:v1"])),
+        &mut netshoot_host(),
+    );
     assert!(!d.allowed);
     assert_eq!(
         d.message.unwrap(),
@@ -154,9 +165,14 @@ fn static_fail_message() {
 
 #[test]
 fn static_fail_without_message_keeps_the_separator() {
-    let s = settings(json!({"policies": [cip("deny-all", "**", json!([{"static": {"action": "fail"}}]))]}));
+    let s = settings(
+        json!({"policies": [cip("deny-all", "**", json!([{"static": {"action": "fail"}}]))]}),
+    );
     let d = decide(&s, &request("Pod", pod(&[NETSHOOT])), &mut netshoot_host());
-    assert!(d.message.unwrap().ends_with(" disallowed by static policy: "));
+    assert!(d
+        .message
+        .unwrap()
+        .ends_with(" disallowed by static policy: "));
 }
 
 /// Authorities of one policy: any one passing suffices; the empty list denies.
@@ -168,7 +184,9 @@ fn static_fail_without_message_keeps_the_separator() {
 #[case::pass_then_fail(json!([{"static": {"action": "pass"}}, {"static": {"action": "fail"}}]), true)]
 #[case::fail_fail(json!([{"static": {"action": "fail", "message": "a"}}, {"static": {"action": "fail", "message": "b"}}]), false)]
 fn authorities_are_any_of(#[case] authorities: serde_json::Value, #[case] allowed: bool) {
-    let s = settings(json!({"failOnEmptyAuthorities": false, "policies": [cip("p", "**", authorities)]}));
+    let s = settings(
+        json!({"failOnEmptyAuthorities": false, "policies": [cip("p", "**", authorities)]}),
+    );
     let d = decide(&s, &request("Pod", pod(&[NETSHOOT])), &mut netshoot_host());
     assert_eq!(d.allowed, allowed, "{:?}", d.message);
 }
@@ -180,14 +198,17 @@ fn failing_authorities_are_all_listed_in_order() {
         {"static": {"action": "fail", "message": "b"}}
     ]))]}));
     let d = decide(&s, &request("Pod", pod(&[NETSHOOT])), &mut netshoot_host());
-    assert!(d.message.unwrap().ends_with(
-        " disallowed by static policy: a disallowed by static policy: b"
-    ));
+    assert!(d
+        .message
+        .unwrap()
+        .ends_with(" disallowed by static policy: a disallowed by static policy: b"));
 }
 
 #[test]
 fn empty_authorities_deny_unlike_upstream() {
-    let s = settings(json!({"failOnEmptyAuthorities": false, "policies": [cip("empty", "**", json!([]))]}));
+    let s = settings(
+        json!({"failOnEmptyAuthorities": false, "policies": [cip("empty", "**", json!([]))]}),
+    );
     let d = decide(&s, &request("Pod", pod(&[NETSHOOT])), &mut netshoot_host());
     assert_eq!(
         d.message.unwrap(),
@@ -216,7 +237,9 @@ fn policies_are_all_of(#[case] verdicts: Vec<bool>, #[case] allowed: bool) {
 
 #[test]
 fn two_failing_policies_are_sorted_by_name() {
-    let s = settings(json!({"policies": [cip("zeta", "**", fail("z")), cip("alpha", "**", fail("a"))]}));
+    let s = settings(
+        json!({"policies": [cip("zeta", "**", fail("z")), cip("alpha", "**", fail("a"))]}),
+    );
     let d = decide(&s, &request("Pod", pod(&[NETSHOOT])), &mut netshoot_host());
     let shown = format!("{NETSHOOT}:latest@sha256:{HEX_A}");
     assert_eq!(
@@ -253,7 +276,9 @@ fn mixed_warn_and_enforce_is_deterministic() {
     );
     assert_eq!(
         d.warnings,
-        vec![format!("failed policy: soft: spec.containers[0].image\n{shown} disallowed by static policy: w")]
+        vec![format!(
+            "failed policy: soft: spec.containers[0].image\n{shown} disallowed by static policy: w"
+        )]
     );
 }
 
@@ -261,12 +286,18 @@ fn mixed_warn_and_enforce_is_deterministic() {
 fn one_host_call_per_distinct_image_and_merged_paths() {
     let s = settings(json!({"policies": [cip("p", "**", fail("x"))]}));
     let mut host = netshoot_host();
-    let d = decide(&s, &request("Pod", pod(&[NETSHOOT, "127.0.0.1:5000/knabben/netshoot:latest"])), &mut host);
+    let d = decide(
+        &s,
+        &request(
+            "Pod",
+            pod(&[NETSHOOT, "127.0.0.1:5000/knabben/netshoot:latest"]),
+        ),
+        &mut host,
+    );
     assert_eq!(host.calls.len(), 1);
-    assert!(d
-        .message
-        .unwrap()
-        .starts_with("validation failed: failed policy: p: spec.containers[0].image, spec.containers[1].image\n"));
+    assert!(d.message.unwrap().starts_with(
+        "validation failed: failed policy: p: spec.containers[0].image, spec.containers[1].image\n"
+    ));
 }
 
 #[test]
@@ -294,7 +325,10 @@ fn image_volumes_are_pinned_at_their_reference() {
         mutated.pointer("/spec/volumes/0/image/reference").unwrap(),
         &json!(format!("{NETSHOOT}:latest@sha256:{HEX_A}"))
     );
-    assert_eq!(mutated.pointer("/spec/volumes/0/image/pullPolicy").unwrap(), "Always");
+    assert_eq!(
+        mutated.pointer("/spec/volumes/0/image/pullPolicy").unwrap(),
+        "Always"
+    );
 }
 
 fn template(spec: serde_json::Value) -> serde_json::Value {
@@ -321,7 +355,11 @@ fn every_kind_reports_its_field_path(
     object["kind"] = json!(kind);
     object["apiVersion"] = json!(api_version);
     let s = settings(json!({}));
-    let d = decide(&s, &request(kind, object), &mut MockHost::with(&[("index.docker.io/x/y:latest", HEX_A)]));
+    let d = decide(
+        &s,
+        &request(kind, object),
+        &mut MockHost::with(&[("index.docker.io/x/y:latest", HEX_A)]),
+    );
     assert_eq!(
         d.message.unwrap(),
         format!("validation failed: no matching policies: {path}\nindex.docker.io/x/y:latest@sha256:{HEX_A}")
@@ -331,7 +369,14 @@ fn every_kind_reports_its_field_path(
 #[test]
 fn a_kind_without_pod_template_is_not_checked() {
     let s = settings(json!({}));
-    let d = decide(&s, &request("ConfigMap", json!({"kind": "ConfigMap", "data": {"image": "x"}})), &mut MockHost::default());
+    let d = decide(
+        &s,
+        &request(
+            "ConfigMap",
+            json!({"kind": "ConfigMap", "data": {"image": "x"}}),
+        ),
+        &mut MockHost::default(),
+    );
     assert!(d.allowed);
 }
 
@@ -353,8 +398,15 @@ fn malformed_pods_are_rejected_clearly(#[case] object: serde_json::Value, #[case
 #[test]
 fn deployment_without_template_is_rejected() {
     let s = settings(json!({"noMatchPolicy": "allow"}));
-    let d = decide(&s, &request("Deployment", json!({"spec": {"replicas": 1}})), &mut MockHost::default());
-    assert_eq!(d.message.unwrap(), "validation failed: missing field(s): spec.template.spec");
+    let d = decide(
+        &s,
+        &request("Deployment", json!({"spec": {"replicas": 1}})),
+        &mut MockHost::default(),
+    );
+    assert_eq!(
+        d.message.unwrap(),
+        "validation failed: missing field(s): spec.template.spec"
+    );
 }
 
 fn update(kind: &str, old: serde_json::Value, new: serde_json::Value) -> AdmissionRequest {
@@ -373,7 +425,10 @@ fn deployment(replicas: i64, image: &str) -> serde_json::Value {
 #[test]
 fn skips_delete_and_objects_being_deleted() {
     let s = settings(json!({}));
-    let del: AdmissionRequest = serde_json::from_value(json!({"operation": "DELETE", "kind": {"kind": "Pod"}, "oldObject": pod(&["x/y"])})).unwrap();
+    let del: AdmissionRequest = serde_json::from_value(
+        json!({"operation": "DELETE", "kind": {"kind": "Pod"}, "oldObject": pod(&["x/y"])}),
+    )
+    .unwrap();
     assert!(decide(&s, &del, &mut MockHost::default()).allowed);
     let mut dying = pod(&["x/y"]);
     dying["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
@@ -396,12 +451,24 @@ fn a_dying_object_cannot_change_its_images() {
 fn scale_down_is_skipped_only_when_images_are_unchanged() {
     let s = settings(json!({}));
     let mut host = MockHost::default();
-    let d = decide(&s, &update("Deployment", deployment(3, "x/y"), deployment(1, "x/y")), &mut host);
+    let d = decide(
+        &s,
+        &update("Deployment", deployment(3, "x/y"), deployment(1, "x/y")),
+        &mut host,
+    );
     assert!(d.allowed);
     assert!(host.calls.is_empty());
-    let d = decide(&s, &update("Deployment", deployment(3, "x/y"), deployment(1, "x/z")), &mut host);
+    let d = decide(
+        &s,
+        &update("Deployment", deployment(3, "x/y"), deployment(1, "x/z")),
+        &mut host,
+    );
     assert!(!d.allowed);
-    let d = decide(&s, &update("Deployment", deployment(1, "x/y"), deployment(3, "x/y")), &mut host);
+    let d = decide(
+        &s,
+        &update("Deployment", deployment(1, "x/y"), deployment(3, "x/y")),
+        &mut host,
+    );
     assert!(!d.allowed, "scale-up is checked");
 }
 

@@ -7,7 +7,15 @@
     clippy::indexing_slicing,
     clippy::panic
 )]
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
 
 pub mod admission;
 pub mod cip;
@@ -32,7 +40,10 @@ use std::rc::Rc;
 pub extern "C" fn wapc_init() {
     register_function("validate", validate);
     register_function("validate_settings", validate_settings);
-    register_function("protocol_version", kubewarden_policy_sdk::protocol_version_guest);
+    register_function(
+        "protocol_version",
+        kubewarden_policy_sdk::protocol_version_guest,
+    );
 }
 
 thread_local! {
@@ -64,7 +75,10 @@ struct Payload<'a> {
 fn validate(payload: &[u8]) -> CallResult {
     let payload: Payload = serde_json::from_slice(payload)
         .map_err(|e| format!("cannot decode the validation request: {e}"))?;
-    let raw = payload.settings.map(|s| s.get().as_bytes()).unwrap_or(b"{}");
+    let raw = payload
+        .settings
+        .map(|s| s.get().as_bytes())
+        .unwrap_or(b"{}");
     let response = match compiled(raw) {
         Ok(settings) => {
             let decision = decide::decide(&settings, &payload.request, &mut verify::host::WapcHost);
@@ -102,4 +116,3 @@ fn validate_settings(payload: &[u8]) -> CallResult {
     };
     Ok(serde_json::to_vec(&response)?)
 }
-

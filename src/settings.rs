@@ -9,7 +9,10 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-const API_VERSIONS: [&str; 2] = ["policy.sigstore.dev/v1alpha1", "policy.sigstore.dev/v1beta1"];
+const API_VERSIONS: [&str; 2] = [
+    "policy.sigstore.dev/v1alpha1",
+    "policy.sigstore.dev/v1beta1",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NoMatchPolicy {
@@ -103,9 +106,17 @@ fn policy(i: usize, doc: &Value, opts: &Options) -> Result<(CompiledPolicy, Vec<
         .and_then(|m| m.get("name"))
         .and_then(Value::as_str);
     let full_document = doc.api_version.is_some() || doc.kind.is_some() || doc.metadata.is_some();
-    let name = if full_document { meta_name } else { doc.name.as_deref() };
+    let name = if full_document {
+        meta_name
+    } else {
+        doc.name.as_deref()
+    };
     let Some(name) = name.filter(|n| !n.is_empty()) else {
-        let field = if full_document { "metadata.name" } else { "name" };
+        let field = if full_document {
+            "metadata.name"
+        } else {
+            "name"
+        };
         return Err(format!("{at}: missing field(s): {field}"));
     };
     let at = format!("{at} ({name})");

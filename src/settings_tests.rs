@@ -18,7 +18,10 @@ fn invalid_settings_corpus() {
         let got = Settings::compile(case.settings.to_string().as_bytes());
         match got {
             Err(message) if message == case.message => {}
-            Err(message) => failures.push(format!("{}:\n  want {:?}\n  got  {:?}", case.name, case.message, message)),
+            Err(message) => failures.push(format!(
+                "{}:\n  want {:?}\n  got  {:?}",
+                case.name, case.message, message
+            )),
             Ok(_) => failures.push(format!("{}: accepted", case.name)),
         }
     }
@@ -50,7 +53,11 @@ fn full_documents_and_name_spec_pairs_and_authority_names() {
     .unwrap();
     let names: Vec<_> = s.policies.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, ["a", "b"]);
-    let authorities: Vec<_> = s.policies[0].authorities.iter().map(|a| a.name.as_str()).collect();
+    let authorities: Vec<_> = s.policies[0]
+        .authorities
+        .iter()
+        .map(|a| a.name.as_str())
+        .collect();
     assert_eq!(authorities, ["authority-0", "named"]);
 }
 
@@ -68,4 +75,21 @@ fn warnings_do_not_invalidate() {
         s.warnings,
         vec!["policies[0] (p): invalid value: cyclonedx: spec.authorities[0].attestations.predicateType\ndeprecated value, please use RFC 3986 conformant values".to_string()]
     );
+}
+
+#[test]
+fn unanchored_identity_expressions_warn() {
+    let settings = |re: &str| {
+        serde_json::json!({"policies": [{"name": "p", "spec": {"images": [{"glob": "**"}], "authorities": [
+            {"keyless": {"identities": [{"issuer": "i", "subjectRegExp": re}]}}
+        ]}}]})
+        .to_string()
+    };
+    let s = Settings::compile(settings("@example\\.com").as_bytes()).unwrap();
+    assert_eq!(
+        s.warnings,
+        vec!["policies[0] (p): regular expression is not anchored: spec.authorities[0].keyless.identities[0].subjectRegExp\n\"@example\\\\.com\" matches anywhere in the value, as in policy-controller; write ^...$ to match the whole value".to_string()]
+    );
+    let s = Settings::compile(settings("^.*@example\\.com$").as_bytes()).unwrap();
+    assert!(s.warnings.is_empty());
 }

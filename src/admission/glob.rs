@@ -113,11 +113,7 @@ fn has_filepath_syntax_error(glob: &str) -> bool {
     let mut chars = glob.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
-            '\\' => {
-                if chars.next().is_none() {
-                    return true;
-                }
-            }
+            '\\' if chars.next().is_none() => return true,
             '[' => {
                 if chars.peek() == Some(&'^') {
                     chars.next();
@@ -162,7 +158,11 @@ mod tests {
 
     #[rstest]
     #[case::double_star_hub("index.docker.io/knabben/**", "index.docker.io/knabben/netshoot", true)]
-    #[case::double_star_other_user("index.docker.io/knabben/**", "index.docker.io/nicolaka/netshoot", false)]
+    #[case::double_star_other_user(
+        "index.docker.io/knabben/**",
+        "index.docker.io/nicolaka/netshoot",
+        false
+    )]
     #[case::single_star_crosses_at("ghcr.io/foo/*", "ghcr.io/foo/bar", true)]
     #[case::single_star_not_slash("ghcr.io/foo/*", "ghcr.io/foo/bar/baz", false)]
     #[case::double_star_slash("ghcr.io/foo/**", "ghcr.io/foo/bar/baz", true)]
@@ -181,19 +181,34 @@ mod tests {
     #[case::star_star_hub_user("*/*", "index.docker.io/knabben/netshoot", true)]
     #[case::star_star_not_library_alias("*/*", "ghcr.io/knabben/netshoot", false)]
     #[case::dot_is_literal("ghcr.io/a.b/*", "ghcr.io/aXb/c", false)]
-    #[case::anchored_start("*.trusted.example.com/myorg/*", "attacker.example.com/x.trusted.example.com/myorg/evil", false)]
-    #[case::anchored_host_star("*.trusted.example.com/myorg/*", "reg.trusted.example.com/myorg/app", true)]
+    #[case::anchored_start(
+        "*.trusted.example.com/myorg/*",
+        "attacker.example.com/x.trusted.example.com/myorg/evil",
+        false
+    )]
+    #[case::anchored_host_star(
+        "*.trusted.example.com/myorg/*",
+        "reg.trusted.example.com/myorg/app",
+        true
+    )]
     #[case::triple_star("ghcr.io/***", "ghcr.io/a/b", true)]
     #[case::everything("**", "ghcr.io/a/b", true)]
     #[case::port("127.0.0.1:5000/knabben/**", "127.0.0.1:5000/knabben/netshoot", true)]
     #[case::mid_star("ghcr.io/*/app", "ghcr.io/org/app", false)]
     fn matches_digest_names(#[case] glob: &str, #[case] name: &str, #[case] expected: bool) {
         let compiled = Glob::compile(glob).unwrap();
-        assert_eq!(compiled.matches(&format!("{name}{D}")), expected, "{glob} vs {name}");
+        assert_eq!(
+            compiled.matches(&format!("{name}{D}")),
+            expected,
+            "{glob} vs {name}"
+        );
     }
 
     #[rstest]
-    #[case::exact_digest("ghcr.io/foo@sha256:d845da1645d514a0ddf3ee1fe4df9a2cdae4d0f1f45dc9d16a34cf253366cb71", "ghcr.io/foo")]
+    #[case::exact_digest(
+        "ghcr.io/foo@sha256:d845da1645d514a0ddf3ee1fe4df9a2cdae4d0f1f45dc9d16a34cf253366cb71",
+        "ghcr.io/foo"
+    )]
     fn exact_digest_glob(#[case] glob: &str, #[case] name: &str) {
         assert!(Glob::compile(glob).unwrap().matches(&format!("{name}{D}")));
     }

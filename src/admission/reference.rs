@@ -142,7 +142,10 @@ fn parse_digest(name: &str) -> Result<Reference, String> {
     if hex.len() != 64 {
         return Err("invalid checksum digest length".to_string());
     }
-    if !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if !hex
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         return Err("invalid checksum digest format".to_string());
     }
     // A tag next to the digest is dropped: `nginx:1.25@sha256:...` names `.../nginx@sha256:...`.
@@ -186,7 +189,10 @@ fn check_registry(registry: &str) -> Result<(), String> {
     }
     let (host, port) = if let Some(rest) = registry.strip_prefix('[') {
         let (inner, after) = rest.split_once(']').ok_or_else(bad)?;
-        if !inner.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.') {
+        if !inner
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+        {
             return Err(bad());
         }
         (inner, after.strip_prefix(':'))
@@ -215,15 +221,24 @@ mod tests {
     const HEX: &str = "d845da1645d514a0ddf3ee1fe4df9a2cdae4d0f1f45dc9d16a34cf253366cb71";
 
     #[rstest]
-    #[case::docker_io_alias("docker.io/knabben/netshoot", "index.docker.io/knabben/netshoot:latest")]
+    #[case::docker_io_alias(
+        "docker.io/knabben/netshoot",
+        "index.docker.io/knabben/netshoot:latest"
+    )]
     #[case::library("busybox", "index.docker.io/library/busybox:latest")]
     #[case::library_tag("nginx:1.25", "index.docker.io/library/nginx:1.25")]
     #[case::hub_user("knabben/netshoot:v1", "index.docker.io/knabben/netshoot:v1")]
-    #[case::registry_port("127.0.0.1:5000/knabben/netshoot", "127.0.0.1:5000/knabben/netshoot:latest")]
+    #[case::registry_port(
+        "127.0.0.1:5000/knabben/netshoot",
+        "127.0.0.1:5000/knabben/netshoot:latest"
+    )]
     #[case::registry_port_tag("localhost:5000/a/b:1", "localhost:5000/a/b:1")]
     #[case::localhost_is_hub_repo("localhost/foo", "index.docker.io/localhost/foo:latest")]
     #[case::ghcr("ghcr.io/org/app:1.0", "ghcr.io/org/app:1.0")]
-    #[case::index_explicit("index.docker.io/library/nginx", "index.docker.io/library/nginx:latest")]
+    #[case::index_explicit(
+        "index.docker.io/library/nginx",
+        "index.docker.io/library/nginx:latest"
+    )]
     #[case::deep("gcr.io/a/b/c/d:x", "gcr.io/a/b/c/d:x")]
     fn tag_names(#[case] input: &str, #[case] name: &str) {
         let reference = Reference::parse(input).unwrap();
@@ -234,8 +249,14 @@ mod tests {
     #[rstest]
     #[case::plain("ghcr.io/org/app@sha256:HEX", "ghcr.io/org/app@sha256:HEX")]
     #[case::tag_dropped("nginx:1.25@sha256:HEX", "index.docker.io/library/nginx@sha256:HEX")]
-    #[case::hub("docker.io/knabben/netshoot@sha256:HEX", "index.docker.io/knabben/netshoot@sha256:HEX")]
-    #[case::port_and_tag("127.0.0.1:5000/x/y:latest@sha256:HEX", "127.0.0.1:5000/x/y@sha256:HEX")]
+    #[case::hub(
+        "docker.io/knabben/netshoot@sha256:HEX",
+        "index.docker.io/knabben/netshoot@sha256:HEX"
+    )]
+    #[case::port_and_tag(
+        "127.0.0.1:5000/x/y:latest@sha256:HEX",
+        "127.0.0.1:5000/x/y@sha256:HEX"
+    )]
     fn digest_names(#[case] input: &str, #[case] name: &str) {
         let reference = Reference::parse(&input.replace("HEX", HEX)).unwrap();
         assert_eq!(reference.name(), name.replace("HEX", HEX));

@@ -68,7 +68,11 @@ pub fn images(kind: &str, object: &Value) -> Result<Option<Vec<ImageSite>>, Fiel
             continue;
         };
         let Some(list) = list.as_array() else {
-            errs.invalid(&short(list), &format!("{prefix}.{field}"), "expected a list");
+            errs.invalid(
+                &short(list),
+                &format!("{prefix}.{field}"),
+                "expected a list",
+            );
             continue;
         };
         for (i, container) in list.iter().enumerate() {
@@ -87,7 +91,11 @@ pub fn images(kind: &str, object: &Value) -> Result<Option<Vec<ImageSite>>, Fiel
     }
     if let Some(volumes) = spec.get("volumes").filter(|v| !v.is_null()) {
         match volumes.as_array() {
-            None => errs.invalid(&short(volumes), &format!("{prefix}.volumes"), "expected a list"),
+            None => errs.invalid(
+                &short(volumes),
+                &format!("{prefix}.volumes"),
+                "expected a list",
+            ),
             Some(volumes) => {
                 for (i, volume) in volumes.iter().enumerate() {
                     let Some(reference) = volume.pointer("/image/reference") else {

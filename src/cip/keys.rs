@@ -112,7 +112,8 @@ pub fn parse_certificate_pem(pem: &str) -> Result<PemBlock, String> {
     if block.label != "CERTIFICATE" {
         return Err(format!("expected a CERTIFICATE block, got {}", block.label));
     }
-    x509_cert::Certificate::from_der(&block.der).map_err(|e| format!("parsing certificate: {e}"))?;
+    x509_cert::Certificate::from_der(&block.der)
+        .map_err(|e| format!("parsing certificate: {e}"))?;
     Ok(block)
 }
 
@@ -139,7 +140,10 @@ ZZUaqHQ6uk52UxjHJ2aDkl8aE0wmFUlHOkd0G2XyNtmRpZVLyVfS0fQmxw==
     #[test]
     fn garbage_is_not_a_key() {
         assert!(parse_public_key_pem("not a key").is_err());
-        assert!(parse_public_key_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n").is_err());
+        assert!(parse_public_key_pem(
+            "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"
+        )
+        .is_err());
     }
 
     #[test]

@@ -37,7 +37,10 @@ pub fn compile(pattern: &str) -> Result<Regex, String> {
             }
             _ => return Err(format!("error parsing regexp: {}", e.kind())),
         };
-        let fragment = if matches!(e.kind(), ErrorKind::GroupUnclosed | ErrorKind::ClassUnclosed) {
+        let fragment = if matches!(
+            e.kind(),
+            ErrorKind::GroupUnclosed | ErrorKind::ClassUnclosed
+        ) {
             pattern
         } else {
             fragment
@@ -56,7 +59,10 @@ mod tests {
     use rstest::rstest;
 
     #[rstest]
-    #[case::stars("****", "error parsing regexp: missing argument to repetition operator: `*`")]
+    #[case::stars(
+        "****",
+        "error parsing regexp: missing argument to repetition operator: `*`"
+    )]
     #[case::unclosed_group("(abc", "error parsing regexp: missing closing ): `(abc`")]
     #[case::unopened_group("abc)", "error parsing regexp: unexpected ): `)`")]
     #[case::unclosed_class("[abc", "error parsing regexp: missing closing ]: `[abc`")]

@@ -60,7 +60,13 @@ pub fn validate_spec(spec: &Spec, opts: &Options) -> FieldErrors {
     if !mode.is_empty() && mode != "enforce" && mode != "warn" {
         errs.invalid(mode, "spec.mode", "unsupported mode");
     }
-    for (k, m) in spec.match_.as_deref().unwrap_or_default().iter().enumerate() {
+    for (k, m) in spec
+        .match_
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
         let resource = text(&m.resource);
         if !resource.is_empty() && !VALID_RESOURCES.contains(&resource) {
             errs.invalid(
@@ -69,7 +75,10 @@ pub fn validate_spec(spec: &Spec, opts: &Options) -> FieldErrors {
                 "unsupported resource name",
             );
         }
-        if m.selector.is_some() && resource.is_empty() && text(&m.version).is_empty() && text(&m.group).is_empty()
+        if m.selector.is_some()
+            && resource.is_empty()
+            && text(&m.version).is_empty()
+            && text(&m.group).is_empty()
         {
             errs.invalid(
                 "",
@@ -96,7 +105,11 @@ pub fn validate_spec(spec: &Spec, opts: &Options) -> FieldErrors {
                         errs.disallowed(&[&format!("{path}.values")])
                     }
                     "In" | "NotIn" | "Exists" | "DoesNotExist" => {}
-                    other => errs.invalid(other, &format!("{path}.operator"), "not a valid selector operator"),
+                    other => errs.invalid(
+                        other,
+                        &format!("{path}.operator"),
+                        "not a valid selector operator",
+                    ),
                 }
                 if text(&expr.key).is_empty() {
                     errs.missing(&[&format!("{path}.key")]);
@@ -140,7 +153,11 @@ fn validate_authority(a: &Authority, path: &str, errs: &mut FieldErrors) {
         match text(&st.action) {
             "" => errs.missing(&[&format!("{path}.static.action")]),
             "pass" | "fail" => {}
-            other => errs.invalid(other, &format!("{path}.static.action"), "unsupported action"),
+            other => errs.invalid(
+                other,
+                &format!("{path}.static.action"),
+                "unsupported action",
+            ),
         }
         let clash = |field: &str, errs: &mut FieldErrors| {
             errs.multiple_one_of(&[&format!("{path}.static"), &format!("{path}.{field}")])
@@ -159,7 +176,11 @@ fn validate_authority(a: &Authority, path: &str, errs: &mut FieldErrors) {
         }
     }
     if sources.len() > 1 {
-        errs.invalid("source", &format!("{path}.source"), "only single source is supported");
+        errs.invalid(
+            "source",
+            &format!("{path}.source"),
+            "only single source is supported",
+        );
     } else if let Some(source) = sources.first() {
         validate_source(source, &format!("{path}.source[0]"), errs);
     }
@@ -301,7 +322,18 @@ fn validate_keyless(keyless: &KeylessRef, path: &str, errs: &mut FieldErrors) {
         for (re, field) in [(issuer_re, "issuerRegExp"), (subject_re, "subjectRegExp")] {
             if !re.is_empty() {
                 if let Err(e) = super::regex_compat::compile(re) {
-                    errs.invalid(re, &format!("{ipath}.{field}"), format!("regex is invalid: {e}"));
+                    errs.invalid(
+                        re,
+                        &format!("{ipath}.{field}"),
+                        format!("regex is invalid: {e}"),
+                    );
+                } else if !(re.starts_with('^') && re.ends_with('$')) {
+                    errs.push_at(
+                        crate::field_error::Level::Warning,
+                        "regular expression is not anchored",
+                        &[&format!("{ipath}.{field}")],
+                        format!("{re:?} matches anywhere in the value, as in policy-controller; write ^...$ to match the whole value"),
+                    );
                 }
             }
         }

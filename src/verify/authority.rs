@@ -15,7 +15,12 @@ pub fn evaluate(
     reference: &str,
     _host: &mut dyn Host,
 ) -> Result<AuthorityMatch, String> {
-    if !authority.attestations.is_empty() && !matches!(authority.kind, AuthorityKind::StaticPass | AuthorityKind::StaticFail(_)) {
+    if !authority.attestations.is_empty()
+        && !matches!(
+            authority.kind,
+            AuthorityKind::StaticPass | AuthorityKind::StaticFail(_)
+        )
+    {
         return Err(format!(
             "attestation validation failed for authority {} for {reference}: attestations are not supported by this version of cluster-image-policy",
             authority.name

@@ -36,9 +36,12 @@ impl Host for WapcHost {
 
 /// The digest the host returned is pinned into the object: it must be a well-formed sha256.
 pub fn check_digest(digest: &str) -> Result<(), String> {
-    let ok = digest
-        .strip_prefix("sha256:")
-        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+    let ok = digest.strip_prefix("sha256:").is_some_and(|hex| {
+        hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    });
     if ok {
         Ok(())
     } else {

@@ -1,0 +1,58 @@
+# Targets as Kubewarden's policies/Makefile.rust, without kwctl: cip-host annotates and runs.
+SOURCE_FILES := $(shell find src -type f -name '*.rs') Cargo.toml Cargo.lock
+HOST_FILES := $(shell find host/src -type f -name '*.rs') host/Cargo.toml Cargo.lock
+CIP_HOST := target/release/cip-host
+WASM_OUT := target/wasm32-wasip1/wasm/cluster_image_policy.wasm
+
+.PHONY: all demo test check e2e-tests fmt lint unit-tests cue-agreement bench clean
+
+all: annotated-policy.wasm
+
+policy.wasm: $(SOURCE_FILES)
+	cargo build --locked --target wasm32-wasip1 --profile wasm -p cluster-image-policy
+	cp $(WASM_OUT) policy.wasm
+
+$(CIP_HOST): $(HOST_FILES)
+	cargo build --locked --release -p cip-host
+	touch $(CIP_HOST)
+
+annotated-policy.wasm: policy.wasm metadata.yml README.md $(CIP_HOST)
+	$(CIP_HOST) annotate -m metadata.yml -u README.md -o annotated-policy.wasm policy.wasm
+
+# The README's first command: build, then evaluate the sample request against the seed's
+# static policy with recorded registry answers.
+demo: annotated-policy.wasm
+	$(CIP_HOST) run --request-path test_data/requests/pod-netshoot.json \
+		--settings-path test_data/settings/static-allow-list.yaml \
+		--replay-host-capabilities-interactions test_data/sessions/pod-netshoot.yml \
+		annotated-policy.wasm
+
+fmt:
+	cargo fmt --all -- --check
+
+lint:
+	cargo clippy --locked --workspace --all-targets --release -- -D warnings
+
+unit-tests: annotated-policy.wasm
+	POLICY_WASM=$(CURDIR)/annotated-policy.wasm cargo test --locked --workspace --release
+
+e2e-tests: annotated-policy.wasm
+	PATH="$(CURDIR)/target/release:$$PATH" bats e2e.bats
+
+cue-agreement:
+	cd tests/cue-real && npm ci --no-audit --no-fund && node agree.mjs
+
+test: fmt lint unit-tests
+
+# Everything CI runs.
+check: test cue-agreement e2e-tests
+
+bench: annotated-policy.wasm
+	$(CIP_HOST) bench --request-path test_data/requests/pod-netshoot.json \
+		--settings-path test_data/settings/static-allow-list.yaml \
+		--replay-host-capabilities-interactions test_data/sessions/pod-netshoot.yml \
+		annotated-policy.wasm
+
+clean:
+	cargo clean
+	rm -f policy.wasm annotated-policy.wasm

@@ -1,0 +1,301 @@
+//! Namespace `oci`: decoding of the guest's requests, and the live registry client.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::manifest;
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference};
+use serde::Deserialize;
+use tokio::runtime::Handle;
+
+use super::{CallbackError, HostRequest, KeylessInfo, KeylessPrefixInfo};
+
+/// `oci/v2/verify` payload: internally tagged by `type`.
+#[derive(Deserialize)]
+#[serde(tag = "type")]
+#[allow(clippy::enum_variant_names)] // the wire names
+enum VerifyV2 {
+    SigstorePubKeyVerify {
+        image: String,
+        pub_keys: Vec<String>,
+        #[serde(default)]
+        annotations: Option<BTreeMap<String, String>>,
+    },
+    SigstoreKeylessVerify {
+        image: String,
+        keyless: Vec<KeylessInfo>,
+        #[serde(default)]
+        annotations: Option<BTreeMap<String, String>>,
+    },
+    SigstoreKeylessPrefixVerify {
+        image: String,
+        keyless_prefix: Vec<KeylessPrefixInfo>,
+        #[serde(default)]
+        annotations: Option<BTreeMap<String, String>>,
+    },
+    SigstoreGithubActionsVerify {
+        image: String,
+        owner: String,
+        #[serde(default)]
+        repo: Option<String>,
+        #[serde(default)]
+        annotations: Option<BTreeMap<String, String>>,
+    },
+    SigstoreCertificateVerify {
+        image: String,
+        certificate: Vec<u8>,
+        #[serde(default)]
+        certificate_chain: Option<Vec<Vec<u8>>>,
+        require_rekor_bundle: bool,
+        #[serde(default)]
+        annotations: Option<BTreeMap<String, String>>,
+    },
+}
+
+impl From<VerifyV2> for HostRequest {
+    fn from(v: VerifyV2) -> Self {
+        match v {
+            VerifyV2::SigstorePubKeyVerify {
+                image,
+                pub_keys,
+                annotations,
+            } => HostRequest::SigstorePubKeyVerify {
+                image,
+                pub_keys,
+                annotations,
+            },
+            VerifyV2::SigstoreKeylessVerify {
+                image,
+                keyless,
+                annotations,
+            } => HostRequest::SigstoreKeylessVerify {
+                image,
+                keyless,
+                annotations,
+            },
+            VerifyV2::SigstoreKeylessPrefixVerify {
+                image,
+                keyless_prefix,
+                annotations,
+            } => HostRequest::SigstoreKeylessPrefixVerify {
+                image,
+                keyless_prefix,
+                annotations,
+            },
+            VerifyV2::SigstoreGithubActionsVerify {
+                image,
+                owner,
+                repo,
+                annotations,
+            } => HostRequest::SigstoreGithubActionsVerify {
+                image,
+                owner,
+                repo,
+                annotations,
+            },
+            VerifyV2::SigstoreCertificateVerify {
+                image,
+                certificate,
+                certificate_chain,
+                require_rekor_bundle,
+                annotations,
+            } => HostRequest::SigstoreCertificateVerify {
+                image,
+                certificate,
+                certificate_chain,
+                require_rekor_bundle,
+                annotations,
+            },
+        }
+    }
+}
+
+/// `oci/v2/verify_attestations` payload (this project's capability, DESIGN.md 3.3).
+#[derive(Deserialize)]
+struct VerifyAttestations {
+    image: String,
+    predicate_type: String,
+    verifier: serde_json::Value,
+}
+
+/// Decodes an `oci` operation's payload.
+pub fn decode(operation: &str, payload: &[u8]) -> Result<HostRequest, CallbackError> {
+    let image = || -> Result<String, CallbackError> { Ok(serde_json::from_slice(payload)?) };
+    Ok(match operation {
+        "v1/manifest_digest" => HostRequest::OciManifestDigest { image: image()? },
+        "v1/oci_manifest" => HostRequest::OciManifest { image: image()? },
+        "v1/oci_manifest_config" => HostRequest::OciManifestAndConfig { image: image()? },
+        "v2/verify" => serde_json::from_slice::<VerifyV2>(payload)?.into(),
+        "v2/verify_attestations" => {
+            let r: VerifyAttestations = serde_json::from_slice(payload)?;
+            HostRequest::SigstoreAttestationsVerify {
+                image: r.image,
+                predicate_type: r.predicate_type,
+                verifier: r.verifier,
+            }
+        }
+        _ => return Err(format!("unknown operation: {operation}").into()),
+    })
+}
+
+/// `--sources-path` file (kwctl's sources.yml); only `insecure_sources` is used.
+#[derive(Debug, Default, Deserialize)]
+pub struct Sources {
+    #[serde(default)]
+    pub insecure_sources: Vec<String>,
+}
+
+impl Sources {
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read sources file {}", path.display()))?;
+        let sources: Option<Sources> = serde_yaml::from_str(&text)
+            .with_context(|| format!("cannot parse sources file {}", path.display()))?;
+        Ok(sources.unwrap_or_default())
+    }
+}
+
+const MANIFEST_MEDIA_TYPES: &[&str] = &[
+    manifest::OCI_IMAGE_MEDIA_TYPE,
+    manifest::OCI_IMAGE_INDEX_MEDIA_TYPE,
+    manifest::IMAGE_MANIFEST_MEDIA_TYPE,
+    manifest::IMAGE_MANIFEST_LIST_MEDIA_TYPE,
+];
+
+/// `oci/v1/oci_manifest_config` answer, in the host's field order.
+#[derive(serde::Serialize)]
+struct ManifestAndConfig {
+    manifest: oci_client::manifest::OciImageManifest,
+    digest: String,
+    config: serde_json::Value,
+}
+
+/// One registry client for the whole session (anonymous auth).
+pub struct Registry {
+    client: Client,
+    handle: Handle,
+}
+
+fn reference(image: &str) -> Result<Reference, String> {
+    image
+        .parse::<Reference>()
+        .map_err(|e| format!("invalid image reference {image:?}: {e}"))
+}
+
+fn reason(err: oci_client::errors::OciDistributionError) -> String {
+    super::error_chain(&err)
+}
+
+impl Registry {
+    pub fn new(sources: &Sources, handle: Handle) -> Self {
+        let config = ClientConfig {
+            protocol: ClientProtocol::HttpsExcept(sources.insecure_sources.clone()),
+            ..Default::default()
+        };
+        Registry {
+            client: Client::new(config),
+            handle,
+        }
+    }
+
+    pub fn manifest_digest(&self, image: &str) -> Result<Vec<u8>, String> {
+        let reference = reference(image)?;
+        let digest = self
+            .handle
+            .block_on(
+                self.client
+                    .fetch_manifest_digest(&reference, &RegistryAuth::Anonymous),
+            )
+            .map_err(reason)?;
+        serde_json::to_vec(&serde_json::json!({ "digest": digest })).map_err(|e| e.to_string())
+    }
+
+    pub fn manifest(&self, image: &str) -> Result<Vec<u8>, String> {
+        let reference = reference(image)?;
+        let (bytes, _digest) = self
+            .handle
+            .block_on(self.client.pull_manifest_raw(
+                &reference,
+                &RegistryAuth::Anonymous,
+                MANIFEST_MEDIA_TYPES,
+            ))
+            .map_err(reason)?;
+        Ok(bytes.to_vec())
+    }
+
+    pub fn manifest_and_config(&self, image: &str) -> Result<Vec<u8>, String> {
+        let reference = reference(image)?;
+        let (manifest, digest, config) = self
+            .handle
+            .block_on(
+                self.client
+                    .pull_manifest_and_config(&reference, &RegistryAuth::Anonymous),
+            )
+            .map_err(reason)?;
+        let config: serde_json::Value = serde_json::from_str(&config)
+            .map_err(|e| format!("cannot parse the image configuration of {image}: {e}"))?;
+        serde_json::to_vec(&ManifestAndConfig {
+            manifest,
+            digest,
+            config,
+        })
+        .map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_v1_and_v2() {
+        assert_eq!(
+            decode("v1/manifest_digest", br#""busybox:1""#).unwrap(),
+            HostRequest::OciManifestDigest {
+                image: "busybox:1".into()
+            }
+        );
+        assert!(decode("v1/manifest_digest", b"{}").is_err());
+        let r = decode(
+            "v2/verify",
+            br#"{"type":"SigstoreKeylessVerify","image":"i","keyless":[{"issuer":"a","subject":"b"}],"annotations":null}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            r,
+            HostRequest::SigstoreKeylessVerify {
+                image: "i".into(),
+                keyless: vec![KeylessInfo {
+                    issuer: "a".into(),
+                    subject: "b".into()
+                }],
+                annotations: None
+            }
+        );
+        let r = decode(
+            "v2/verify_attestations",
+            br#"{"image":"i@sha256:00","predicate_type":"https://cyclonedx.org/bom","verifier":{"type":"SigstorePubKeyVerify","pub_keys":["k"]}}"#,
+        )
+        .unwrap();
+        assert!(matches!(r, HostRequest::SigstoreAttestationsVerify { .. }));
+    }
+
+    #[test]
+    fn sources_file() {
+        let dir = std::env::temp_dir().join(format!("cip-host-sources-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("sources.yml");
+        std::fs::write(&path, "insecure_sources:\n- 127.0.0.1:5000\n").unwrap();
+        assert_eq!(
+            Sources::load(&path).unwrap().insecure_sources,
+            vec!["127.0.0.1:5000".to_string()]
+        );
+        std::fs::write(&path, "").unwrap();
+        assert!(Sources::load(&path).unwrap().insecure_sources.is_empty());
+        std::fs::write(&path, "insecure_sources: 3").unwrap();
+        assert!(Sources::load(&path).is_err());
+    }
+}
