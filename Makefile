@@ -1,8 +1,9 @@
 # Targets as Kubewarden's policies/Makefile.rust, without kwctl: cip-host annotates and runs.
 SOURCE_FILES := $(shell find src -type f -name '*.rs') Cargo.toml Cargo.lock
 HOST_FILES := $(shell find host/src -type f -name '*.rs') host/Cargo.toml Cargo.lock
-CIP_HOST := target/release/cip-host
-WASM_OUT := target/wasm32-wasip1/wasm/cluster_image_policy.wasm
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+CIP_HOST := $(TARGET_DIR)/release/cip-host
+WASM_OUT := $(TARGET_DIR)/wasm32-wasip1/wasm/cluster_image_policy.wasm
 
 .PHONY: all demo test check e2e-tests fmt lint unit-tests cue-agreement bench clean
 
@@ -37,7 +38,7 @@ unit-tests: annotated-policy.wasm
 	POLICY_WASM=$(CURDIR)/annotated-policy.wasm cargo test --locked --workspace --release
 
 e2e-tests: annotated-policy.wasm
-	PATH="$(CURDIR)/target/release:$$PATH" bats e2e.bats
+	PATH="$(TARGET_DIR)/release:$$PATH" bats e2e.bats
 
 cue-agreement:
 	cd tests/cue-real && npm ci --no-audit --no-fund && node agree.mjs
