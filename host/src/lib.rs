@@ -3,6 +3,7 @@
 
 pub mod annotate;
 pub mod capabilities;
+pub mod fixtures;
 pub mod response;
 mod wasm;
 
@@ -99,7 +100,19 @@ impl Evaluator {
                     Some(path) => Sources::load(path)?,
                     None => Sources::default(),
                 };
-                let live = Box::new(Live::new(Registry::new(&sources, runtime.handle().clone())));
+                let trust = match &opts.sigstore_trust_config {
+                    Some(path) => Some(capabilities::signatures::TrustRoot::load(path)?),
+                    None => None,
+                };
+                let verifier = capabilities::signatures::Verifier::new(
+                    &sources,
+                    trust,
+                    runtime.handle().clone(),
+                )?;
+                let live = Box::new(Live::new(
+                    Registry::new(&sources, runtime.handle().clone()),
+                    verifier,
+                ));
                 match &opts.record_path {
                     Some(path) => Box::new(Recorder::new(live, path.clone())),
                     None => live,

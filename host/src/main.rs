@@ -26,6 +26,113 @@ enum Command {
     Run(RunArgs),
     /// Embed metadata.yml into the Wasm module, as `kwctl annotate`.
     Annotate(AnnotateArgs),
+    /// Test fixture: write an ECDSA P-256 key pair (DIR/NAME.key, DIR/NAME.pub).
+    Keygen(KeygenArgs),
+    /// Test fixture: write a test CA, a test transparency-log key and their ClientTrustConfig.
+    Testca(TestcaArgs),
+    /// Test fixture: push a cosign signature (key or keyless with the test CA) for an image.
+    Sign(SignArgs),
+}
+
+#[derive(Args)]
+struct KeygenArgs {
+    /// Output directory.
+    #[arg(long)]
+    out: PathBuf,
+    /// File name stem.
+    #[arg(long, default_value = "cosign")]
+    name: String,
+}
+
+#[derive(Args)]
+struct TestcaArgs {
+    /// Output directory (ca.pem, ca.key, rekor.key, rekor.pub, trust-config.json).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Args)]
+#[command(group(ArgGroup::new("signer").required(true).args(["key", "ca_key"])))]
+struct SignArgs {
+    /// sources.yml (`insecure_sources`).
+    #[arg(long)]
+    sources_path: Option<PathBuf>,
+    /// PEM private key (PKCS#8 or SEC1, unencrypted, P-256).
+    #[arg(long)]
+    key: Option<PathBuf>,
+    /// Keyless: the test CA's private key.
+    #[arg(long, requires_all = ["ca_cert", "rekor_key", "identity", "issuer"])]
+    ca_key: Option<PathBuf>,
+    /// Keyless: the test CA's certificate.
+    #[arg(long)]
+    ca_cert: Option<PathBuf>,
+    /// Keyless: the test transparency-log private key.
+    #[arg(long)]
+    rekor_key: Option<PathBuf>,
+    /// Keyless: the certificate's subject (an email, or a URI).
+    #[arg(long)]
+    identity: Option<String>,
+    /// Keyless: the OIDC issuer written in the certificate.
+    #[arg(long)]
+    issuer: Option<String>,
+    /// Keyless: leaf notBefore, seconds from now.
+    #[arg(long, default_value_t = -60, allow_negative_numbers = true)]
+    not_before: i64,
+    /// Keyless: leaf notAfter, seconds from now.
+    #[arg(long, default_value_t = 600, allow_negative_numbers = true)]
+    not_after: i64,
+    /// Keyless: the Rekor bundle's integratedTime, seconds from now.
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    integrated_time: i64,
+    /// Annotation written in the payload's `optional` map (repeatable).
+    #[arg(short = 'a', long = "annotation", value_name = "KEY=VALUE")]
+    annotations: Vec<String>,
+    /// `repo@sha256:...` or `repo:tag`.
+    image: String,
+}
+
+fn sign(args: SignArgs) -> Result<()> {
+    use cip_host::fixtures::{Keyless, SignOptions, Signer};
+    let annotations = args
+        .annotations
+        .iter()
+        .map(|a| match a.split_once('=') {
+            Some((k, v)) => Ok((k.to_string(), v.to_string())),
+            None => bail!("annotation {a:?} is not KEY=VALUE"),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let signer = match (args.key, args.ca_key) {
+        (Some(key), None) => Signer::Key(key),
+        (None, Some(ca_key)) => {
+            let missing = |what: &str| anyhow::anyhow!("keyless signing needs {what}");
+            Signer::Keyless(Keyless {
+                ca_key,
+                ca_cert: args.ca_cert.ok_or_else(|| missing("--ca-cert"))?,
+                rekor_key: args.rekor_key.ok_or_else(|| missing("--rekor-key"))?,
+                identity: args.identity.ok_or_else(|| missing("--identity"))?,
+                issuer: args.issuer.ok_or_else(|| missing("--issuer"))?,
+                not_before: args.not_before,
+                not_after: args.not_after,
+                integrated_time: args.integrated_time,
+            })
+        }
+        _ => bail!("give either --key or --ca-key (keyless)"),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let url = cip_host::fixtures::sign(
+        &SignOptions {
+            sources_path: args.sources_path,
+            signer,
+            annotations,
+            image: args.image,
+        },
+        runtime.handle().clone(),
+    )?;
+    println!("{url}");
+    Ok(())
 }
 
 #[derive(Args)]
@@ -123,6 +230,9 @@ fn main() -> ExitCode {
             args.usage_path.as_deref(),
             &args.output_path,
         ),
+        Command::Keygen(args) => cip_host::fixtures::keygen(&args.out, &args.name).map(|_| ()),
+        Command::Testca(args) => cip_host::fixtures::testca(&args.out),
+        Command::Sign(args) => sign(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

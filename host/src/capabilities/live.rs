@@ -1,15 +1,18 @@
-//! The live backend: answers requests from real registries.
+//! The live backend: answers requests from real registries, verifies signatures with the
+//! `sigstore` crate and certificates with rustls-webpki.
 
 use super::oci::Registry;
-use super::{Backend, HostRequest};
+use super::signatures::Verifier;
+use super::{crypto, Backend, HostRequest};
 
 pub struct Live {
     registry: Registry,
+    verifier: Verifier,
 }
 
 impl Live {
-    pub fn new(registry: Registry) -> Self {
-        Live { registry }
+    pub fn new(registry: Registry, verifier: Verifier) -> Self {
+        Live { registry, verifier }
     }
 }
 
@@ -19,9 +22,20 @@ impl Backend for Live {
             HostRequest::OciManifestDigest { image } => self.registry.manifest_digest(image),
             HostRequest::OciManifest { image } => self.registry.manifest(image),
             HostRequest::OciManifestAndConfig { image } => self.registry.manifest_and_config(image),
-            other => Err(format!(
-                "cip-host cannot serve this request live yet (only in replay): {other:?}"
-            )),
+            HostRequest::SigstorePubKeyVerify { .. }
+            | HostRequest::SigstoreKeylessVerify { .. }
+            | HostRequest::SigstoreKeylessPrefixVerify { .. }
+            | HostRequest::SigstoreGithubActionsVerify { .. }
+            | HostRequest::SigstoreCertificateVerify { .. } => {
+                self.verifier.verify(&self.registry, request)
+            }
+            HostRequest::CryptoIsCertificateTrusted { request } => {
+                crypto::is_certificate_trusted(request)
+            }
+            HostRequest::SigstoreAttestationsVerify { .. } => Err(
+                "cip-host cannot serve oci/v2/verify_attestations live yet (only in replay)"
+                    .to_string(),
+            ),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod live;
 pub mod oci;
 pub mod replay;
+pub mod signatures;
 
 use std::collections::BTreeMap;
 

@@ -185,6 +185,21 @@ fn reference(image: &str) -> Result<Reference, String> {
         .map_err(|e| format!("invalid image reference {image:?}: {e}"))
 }
 
+fn is_not_found(err: &oci_client::errors::OciDistributionError) -> bool {
+    use oci_client::errors::{OciDistributionError as E, OciErrorCode};
+    match err {
+        E::ImageManifestNotFoundError(_) => true,
+        E::RegistryError { envelope, .. } => envelope.errors.iter().any(|e| {
+            matches!(
+                e.code,
+                OciErrorCode::ManifestUnknown | OciErrorCode::NameUnknown
+            )
+        }),
+        E::ServerError { code, .. } => *code == 404,
+        _ => false,
+    }
+}
+
 fn reason(err: oci_client::errors::OciDistributionError) -> String {
     super::error_chain(&err)
 }
@@ -211,6 +226,104 @@ impl Registry {
             )
             .map_err(reason)?;
         serde_json::to_vec(&serde_json::json!({ "digest": digest })).map_err(|e| e.to_string())
+    }
+
+    /// The digest `reference` resolves to (`sha256:...`).
+    pub fn digest_of(&self, reference: &Reference) -> Result<String, String> {
+        self.handle
+            .block_on(
+                self.client
+                    .fetch_manifest_digest(reference, &RegistryAuth::Anonymous),
+            )
+            .map_err(reason)
+    }
+
+    /// The cosign signature manifest `<repo>:sha256-<hex>.sig` of `digest`; `None` when the
+    /// tag does not exist.
+    pub fn signature_manifest(
+        &self,
+        reference: &Reference,
+        digest: &str,
+    ) -> Result<Option<manifest::OciImageManifest>, String> {
+        let sig = Reference::with_tag(
+            reference.registry().to_string(),
+            reference.repository().to_string(),
+            format!("{}.sig", digest.replace(':', "-")),
+        );
+        match self
+            .handle
+            .block_on(self.client.pull_manifest(&sig, &RegistryAuth::Anonymous))
+        {
+            Ok((manifest::OciManifest::Image(m), _)) => Ok(Some(m)),
+            Ok((manifest::OciManifest::ImageIndex(_), _)) => Err(format!(
+                "the signature manifest {sig} is an image index, not a cosign signature manifest"
+            )),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(format!(
+                "cannot read the signature manifest {sig}: {}",
+                reason(e)
+            )),
+        }
+    }
+
+    /// Pushes an image manifest with its layer and config blobs to `reference` (test
+    /// fixtures). The manifest goes through `push_manifest_raw` with serde_json's escaping:
+    /// oci-client's own `push` writes OLPC canonical JSON, whose raw newlines inside strings
+    /// (cosign's PEM annotations) registries reject as invalid JSON.
+    pub fn push(
+        &self,
+        reference: &Reference,
+        layers: &[oci_client::client::ImageLayer],
+        config: &oci_client::client::Config,
+        manifest: &manifest::OciImageManifest,
+    ) -> Result<String, String> {
+        self.handle.block_on(async {
+            self.client
+                .auth(
+                    reference,
+                    &RegistryAuth::Anonymous,
+                    oci_client::RegistryOperation::Push,
+                )
+                .await
+                .map_err(reason)?;
+            for (data, descriptor) in layers
+                .iter()
+                .map(|l| &l.data)
+                .zip(&manifest.layers)
+                .chain(std::iter::once((&config.data, &manifest.config)))
+            {
+                self.client
+                    .push_blob(reference, data.clone(), &descriptor.digest)
+                    .await
+                    .map_err(reason)?;
+            }
+            let body = serde_json::to_vec(manifest).map_err(|e| e.to_string())?;
+            self.client
+                .push_manifest_raw(
+                    reference,
+                    body,
+                    http::HeaderValue::from_static(manifest::OCI_IMAGE_MEDIA_TYPE),
+                )
+                .await
+                .map_err(reason)
+        })
+    }
+
+    /// Pulls every layer blob of an image manifest (test fixtures: appending to a `.sig`).
+    pub fn pull_layers(
+        &self,
+        reference: &Reference,
+        manifest: &manifest::OciImageManifest,
+    ) -> Result<Vec<Vec<u8>>, String> {
+        let mut blobs = Vec::new();
+        for layer in &manifest.layers {
+            let mut data = Vec::new();
+            self.handle
+                .block_on(self.client.pull_blob(reference, layer, &mut data))
+                .map_err(reason)?;
+            blobs.push(data);
+        }
+        Ok(blobs)
     }
 
     pub fn manifest(&self, image: &str) -> Result<Vec<u8>, String> {
