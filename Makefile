@@ -46,7 +46,7 @@ cue-agreement:
 test: fmt lint unit-tests
 
 # Everything CI runs.
-check: test e2e-tests
+check: test cue-agreement e2e-tests
 
 bench: annotated-policy.wasm
 	$(CIP_HOST) bench --request-path test_data/requests/pod-netshoot.json \

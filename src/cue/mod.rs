@@ -1,1 +1,196 @@
-//! Our CUE evaluator (being written).
+//! Our CUE evaluator, for the CUE policies of policy-controller attestations.
+//!
+//! `compile` parses and resolves a policy once (at settings time); `Program::evaluate` unifies it
+//! with a JSON document and validates the result non-concretely, as cosign's `evaluateCue` does
+//! (`cuecontext.New()`, `policy.Unify(data).Validate()`): a field the document lacks does not fail;
+//! conflicts, bound violations and failing builtin validators do.
+//!
+//! Stages: `lexer` -> `parser` (AST) -> `resolve` (identifiers bound, imports checked) -> `eval`
+//! (vertices, unification, disjunctions) with `value` (scalar unification) and `builtins`;
+//! `error` renders CUE-style messages.
+//!
+//! Supported: `package` and `import` clauses; structs, lists (`[...T]`, `[a, ...T]`), every literal
+//! kind (multi-line and interpolated strings, bytes, hex/octal/binary ints, floats); the types
+//! `null bool int float number string bytes _ _|_`; `&`, `|` with `*` defaults; bounds `< <= > >=
+//! != =~ !~`; arithmetic, comparison and boolean operators; definitions `#D` (closed, recursively,
+//! `...` opens), hidden fields `_x`, optional `?` and required `!` fields; pattern constraints
+//! `[expr]: T`; dynamic labels `(expr):` and `"\(x)":`; embedding; references, selectors,
+//! indexing, `let`; comprehensions (`for k, v in`, `if`, `let`) in structs and lists; `x != _|_`;
+//! `len close and or`; std packages strings, list, struct, time, math, regexp (see `builtins`).
+//! Not supported, reported at compile time with line and column: aliases `X=`, attributes `@x`,
+//! raw strings `#"..."#`, slices `a[i:j]`, typed struct ellipsis `...T`, number suffixes (`1Ki`),
+//! `div mod quo rem`, other std packages and package members.
+
+mod builtins;
+mod error;
+mod eval;
+mod expr;
+mod finish;
+mod lexer;
+mod parser;
+mod resolve;
+mod value;
+
+#[cfg(test)]
+mod tests;
+
+use error::{Code, CueError};
+use eval::{Conj, Evaluator};
+use parser::{FieldKind, StructLit};
+use std::rc::Rc;
+use value::{ListVal, StructVal, Val};
+
+/// Budgets for hostile policies and documents: each exceeded budget is an error, never a crash or hang.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Nesting depth of the policy syntax, of the document, and of evaluation.
+    pub max_depth: usize,
+    /// Evaluation steps (vertex and expression evaluations) per `evaluate`.
+    pub max_steps: u64,
+    /// Size of the document (bytes of strings and keys plus 8 per value) and of the policy text.
+    pub max_document_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 100,
+            max_steps: 5_000_000,
+            max_document_bytes: 16 << 20,
+        }
+    }
+}
+
+/// A parsed and resolved policy, compiled once and evaluated many times.
+pub struct Program {
+    body: Rc<StructLit>,
+    limits: Limits,
+}
+
+impl std::fmt::Debug for Program {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Program")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+pub fn compile(policy: &str) -> Result<Program, String> {
+    compile_with_limits(policy, Limits::default())
+}
+
+pub fn compile_with_limits(policy: &str, limits: Limits) -> Result<Program, String> {
+    if policy.len() > limits.max_document_bytes {
+        return Err(format!(
+            "policy too large ({} bytes, limit {})",
+            policy.len(),
+            limits.max_document_bytes
+        ));
+    }
+    let toks = lexer::lex(policy, limits.max_document_bytes)?;
+    let file = parser::parse(toks, limits.max_depth)?;
+    let body = resolve::resolve(file, limits.max_depth)?;
+    Ok(Program { body, limits })
+}
+
+impl Program {
+    pub fn evaluate(&self, document: &serde_json::Value) -> Result<(), String> {
+        self.evaluate_with_limits(document, self.limits)
+    }
+
+    pub fn evaluate_with_limits(
+        &self,
+        document: &serde_json::Value,
+        limits: Limits,
+    ) -> Result<(), String> {
+        let mut budget = limits.max_document_bytes;
+        let doc = from_json(document, 0, &limits, &mut budget)?;
+        let mut ev = Evaluator::new(limits);
+        let root_expr = parser::Expr::Struct(self.body.clone());
+        let root = ev.new_vertex(
+            "",
+            None,
+            vec![
+                Conj::Expr {
+                    e: &root_expr,
+                    env: Default::default(),
+                    def: false,
+                    set: None,
+                },
+                Conj::Val(doc),
+            ],
+        );
+        let v = ev.eval_vertex(root);
+        if let Some(e) = ev.abort.take() {
+            return Err(e.render());
+        }
+        let mut errs = Vec::new();
+        finish::collect_errors(&v, &mut Vec::new(), &mut errs);
+        if let Some(e) = errs.iter().find(|e| e.code == Code::Budget) {
+            return Err(e.render());
+        }
+        if errs.is_empty() {
+            Ok(())
+        } else {
+            Err(error::join(&errs))
+        }
+    }
+}
+
+fn from_json<'a>(
+    j: &serde_json::Value,
+    depth: usize,
+    limits: &Limits,
+    budget: &mut usize,
+) -> Result<Val<'a>, String> {
+    let too_big = || {
+        format!(
+            "document too large (limit {} bytes)",
+            limits.max_document_bytes
+        )
+    };
+    if depth > limits.max_depth {
+        return Err(format!(
+            "document nested too deeply (more than {} levels)",
+            limits.max_depth
+        ));
+    }
+    *budget = budget.checked_sub(8).ok_or_else(too_big)?;
+    Ok(match j {
+        serde_json::Value::Null => Val::Null,
+        serde_json::Value::Bool(b) => Val::Bool(*b),
+        serde_json::Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => Val::Int(i128::from(i)),
+            (_, Some(u), _) => Val::Int(i128::from(u)),
+            (_, _, Some(f)) => Val::Float(f),
+            _ => return Err(CueError::new(Code::Eval, "invalid number in document").render()),
+        },
+        serde_json::Value::String(s) => {
+            *budget = budget.checked_sub(s.len()).ok_or_else(too_big)?;
+            Val::str(s)
+        }
+        serde_json::Value::Array(a) => {
+            let mut elems = Vec::with_capacity(a.len());
+            for x in a {
+                elems.push(from_json(x, depth + 1, limits, budget)?);
+            }
+            Val::List(Rc::new(ListVal { elems, rest: None }))
+        }
+        serde_json::Value::Object(o) => {
+            let mut fields = Vec::with_capacity(o.len());
+            for (k, x) in o {
+                *budget = budget.checked_sub(k.len()).ok_or_else(too_big)?;
+                fields.push((
+                    k.clone(),
+                    FieldKind::Regular,
+                    value::FieldVal::Done(from_json(x, depth + 1, limits, budget)?),
+                ));
+            }
+            Val::Struct(Rc::new(StructVal {
+                fields,
+                closed: Vec::new(),
+                patterns: Vec::new(),
+            }))
+        }
+    })
+}

@@ -1,0 +1,253 @@
+//! Runs every `test_data/cue/*.json` case, and one test per budget.
+use super::*;
+
+#[test]
+fn seed_syft_conflicts_with_trivy() {
+    let p = compile("predicateType: \"https://cyclonedx.org/bom\"\npredicate: {\n    specVersion: \"1.4\"\n    metadata: {\n        tools: [\n            {\n                name: \"trivy\"\n            }\n        ]\n    }\n}\n").unwrap();
+    let doc = serde_json::json!({"predicateType": "https://cyclonedx.org/bom", "predicate": {"specVersion": "1.4", "metadata": {"tools": [{"name": "syft"}]}}});
+    assert_eq!(
+        p.evaluate(&doc).unwrap_err(),
+        "predicate.metadata.tools.0.name: conflicting values \"syft\" and \"trivy\""
+    );
+    let doc = serde_json::json!({"predicateType": "https://cyclonedx.org/bom", "predicate": {"specVersion": "1.4", "metadata": {"tools": [{"name": "trivy"}]}}});
+    assert_eq!(p.evaluate(&doc), Ok(()));
+}
+
+/// One case file: `{"note", "policy", "document", "expect": "pass" | {"error": msg} | {"compile_error": substring}}`.
+fn run_case(path: &std::path::Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let case: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let policy = case["policy"].as_str().ok_or("policy missing")?;
+    let expect = &case["expect"];
+    let compiled = compile(policy);
+    if let Some(want) = expect.get("compile_error").and_then(|v| v.as_str()) {
+        return match compiled {
+            Err(e) if e.contains(want) => Ok(()),
+            Err(e) => Err(format!("compile error {e:?} does not contain {want:?}")),
+            Ok(_) => Err(format!("compiled, expected compile error {want:?}")),
+        };
+    }
+    let program = compiled.map_err(|e| format!("compile error: {e}"))?;
+    let got = program.evaluate(&case["document"]);
+    match (
+        expect.as_str(),
+        expect.get("error").and_then(|v| v.as_str()),
+        got,
+    ) {
+        (Some("pass"), _, Ok(())) => Ok(()),
+        (Some("pass"), _, Err(e)) => Err(format!("expected pass, got error {e:?}")),
+        (_, Some(want), Err(e)) if e == want => Ok(()),
+        (_, Some(want), Err(e)) => Err(format!("expected error {want:?}, got {e:?}")),
+        (_, Some(want), Ok(())) => Err(format!("expected error {want:?}, got pass")),
+        _ => Err("bad expect".into()),
+    }
+}
+
+#[test]
+fn case_files() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data/cue");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    paths.retain(|p| p.extension().is_some_and(|e| e == "json"));
+    paths.sort();
+    assert!(paths.len() >= 150, "only {} case files", paths.len());
+    let failures: Vec<String> = paths
+        .iter()
+        .filter_map(|p| {
+            run_case(p)
+                .err()
+                .map(|e| format!("{}: {e}", p.file_name().unwrap().to_string_lossy()))
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        paths.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn budget_depth_policy() {
+    let policy = format!("a: {}1{}", "{b: ".repeat(500), "}".repeat(500));
+    let err = compile(&policy).unwrap_err();
+    assert!(err.contains("depth budget exceeded"), "{err}");
+}
+
+#[test]
+fn budget_depth_document() {
+    let p = compile("a: _").unwrap();
+    let mut doc = serde_json::json!(1);
+    for _ in 0..150 {
+        doc = serde_json::json!({ "x": doc });
+    }
+    let err = p.evaluate(&doc).unwrap_err();
+    assert_eq!(err, "document nested too deeply (more than 100 levels)");
+}
+
+#[test]
+fn budget_depth_evaluation() {
+    // A recursive definition: only the evaluation depth budget stops it.
+    let p = compile("#L: {next: #L}\nx: #L").unwrap();
+    let err = p.evaluate(&serde_json::json!({})).unwrap_err();
+    assert!(
+        err.contains("nested too deeply") || err.contains("budget"),
+        "{err}"
+    );
+}
+
+#[test]
+fn budget_steps() {
+    let p = compile("import \"list\"\nitems: [...{n: int & >=0}]\nok: list.MinItems(1)").unwrap();
+    let doc = serde_json::json!({"items": (0..5000).map(|i| serde_json::json!({"n": i})).collect::<Vec<_>>()});
+    let small = Limits {
+        max_steps: 1000,
+        ..Limits::default()
+    };
+    let err = p.evaluate_with_limits(&doc, small).unwrap_err();
+    assert_eq!(err, "evaluation budget exceeded (more than 1000 steps)");
+    assert_eq!(p.evaluate(&doc), Ok(()));
+}
+
+#[test]
+fn budget_document_bytes() {
+    let p = compile("a: string").unwrap();
+    let doc = serde_json::json!({"a": "x".repeat(2000)});
+    let small = Limits {
+        max_document_bytes: 1000,
+        ..Limits::default()
+    };
+    assert_eq!(
+        p.evaluate_with_limits(&doc, small).unwrap_err(),
+        "document too large (limit 1000 bytes)"
+    );
+    assert_eq!(p.evaluate(&doc), Ok(()));
+}
+
+#[test]
+fn budget_disjunction_explosion() {
+    let alts = (0..10)
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(" | ");
+    let fields: String = (0..12).map(|i| format!("f{i}: {alts}\n")).collect();
+    let p = compile(&format!("x: {{\n{fields}}}\ny: x & x")).unwrap();
+    // Each field's disjunction is resolved on its own vertex: linear, not exponential.
+    let _ = p.evaluate(&serde_json::json!({}));
+}
+
+#[test]
+fn compile_errors_name_line_and_column() {
+    assert_eq!(
+        compile("a: 1\nb: @foo").unwrap_err(),
+        "2:4: attributes (@...) are not supported"
+    );
+    assert_eq!(
+        compile("a: b").unwrap_err(),
+        "1:4: reference \"b\" not found"
+    );
+    assert_eq!(
+        compile("import \"nosuch\"\na: 1").unwrap_err(),
+        "1:8: import failed: package \"nosuch\" is not supported"
+    );
+}
+
+/// A CycloneDX-like document of about `n` components.
+fn big_sbom(n: usize, tool: &str) -> serde_json::Value {
+    let comps: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            serde_json::json!({"type": "library", "name": format!("pkg-{i}"), "version": "1.0.0",
+                "purl": format!("pkg:npm/pkg-{i}@1.0.0"), "licenses": [{"license": {"id": "MIT"}}],
+                "hashes": [{"alg": "SHA-256", "content": "ab".repeat(32)}]})
+        })
+        .collect();
+    serde_json::json!({"_type": "https://in-toto.io/Statement/v0.1", "predicateType": "https://cyclonedx.org/bom",
+        "subject": [{"name": "app", "digest": {"sha256": "a".repeat(64)}}],
+        "predicate": {"specVersion": "1.4", "metadata": {"tools": [{"name": tool}]}, "components": comps}})
+}
+
+#[test]
+fn large_sbom_within_default_budgets() {
+    let p = compile("predicateType: \"https://cyclonedx.org/bom\"\npredicate: {\n  specVersion: \"1.4\"\n  metadata: tools: [{name: \"trivy\"}]\n  components: [...{name: =~\"^pkg-\", licenses: [...{license: id: !=\"GPL-3.0-only\"}]}]\n}\n").unwrap();
+    let doc = big_sbom(5000, "trivy");
+    assert!(
+        serde_json::to_vec(&doc).unwrap().len() > 1_000_000,
+        "{}",
+        serde_json::to_vec(&doc).unwrap().len()
+    );
+    let t = std::time::Instant::now();
+    assert_eq!(p.evaluate(&doc), Ok(()));
+    eprintln!("1 MB SBOM: {:?}", t.elapsed());
+    assert_eq!(
+        p.evaluate(&big_sbom(5000, "syft")).unwrap_err(),
+        "predicate.metadata.tools.0.name: conflicting values \"syft\" and \"trivy\""
+    );
+}
+
+#[test]
+fn document_depth_just_under_the_limit_evaluates() {
+    let p = compile("a: _").unwrap();
+    let mut doc = serde_json::json!(1);
+    for _ in 0..99 {
+        doc = serde_json::json!({ "x": doc });
+    }
+    assert_eq!(p.evaluate(&doc), Ok(()));
+}
+
+#[test]
+fn unknown_package_member_is_a_compile_error() {
+    assert_eq!(
+        compile("import \"list\"\na: list.Sort([2, 1], list.Ascending)").unwrap_err(),
+        "2:8: undefined field: Sort (package \"list\": not supported)"
+    );
+}
+
+/// Every prefix and every single-character deletion of every case policy must compile to an
+/// error or evaluate to a verdict: no panic, no hang.
+#[test]
+fn mangled_policies_do_not_panic() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data/cue");
+    let limits = Limits {
+        max_steps: 20_000,
+        ..Limits::default()
+    };
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let case: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let policy = case["policy"].as_str().unwrap();
+        let chars: Vec<char> = policy.chars().collect();
+        for cut in (0..chars.len()).step_by(3) {
+            let prefix: String = chars[..cut].iter().collect();
+            let deleted: String = chars
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != cut)
+                .map(|(_, c)| c)
+                .collect();
+            for p in [prefix, deleted] {
+                if let Ok(prog) = compile_with_limits(&p, limits) {
+                    let _ = prog.evaluate(&case["document"]);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn budget_string_length() {
+    let mut policy = String::from("a0: \"xxxxxxxxxxxxxxxx\"\n");
+    for i in 1..40 {
+        policy.push_str(&format!("a{i}: a{} + a{}\n", i - 1, i - 1));
+    }
+    let err = compile(&policy)
+        .unwrap()
+        .evaluate(&serde_json::json!({}))
+        .unwrap_err();
+    assert!(
+        err.contains("string too long (more than 16777216 bytes)"),
+        "{err}"
+    );
+}
