@@ -216,8 +216,12 @@ impl Judge<'_> {
         };
         let mut failures = Vec::new();
         let mut passed = false;
+        let Some((repo, digest)) = name.split_once('@') else {
+            return vec![format!("internal error: {name} is not a digest reference")];
+        };
+        let image = authority::Image { repo, digest };
         for auth in &policy.authorities {
-            match authority::evaluate(auth, name, self.host) {
+            match authority::evaluate(auth, image, self.host) {
                 Ok(_) => {
                     passed = true;
                     break;

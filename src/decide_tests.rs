@@ -31,6 +31,30 @@ impl Host for MockHost {
             .cloned()
             .ok_or_else(|| format!("Callback evaluation failure: manifest unknown: {image}"))
     }
+
+    fn oci_manifest(&mut self, image: &str) -> Result<Vec<u8>, String> {
+        self.calls.push(format!("manifest {image}"));
+        Err(format!(
+            "Callback evaluation failure: manifest unknown: {image}"
+        ))
+    }
+
+    fn verify(&mut self, request: &crate::verify::host::VerifyRequest) -> Result<String, String> {
+        self.calls.push(format!(
+            "verify {}",
+            serde_json::to_string(request).unwrap()
+        ));
+        Err("Callback evaluation failure: no signatures found for image: x ".to_string())
+    }
+
+    fn certificate_trusted(
+        &mut self,
+        _: &str,
+        _: &[String],
+        _: Option<String>,
+    ) -> Result<Result<(), String>, String> {
+        Err("not expected".to_string())
+    }
 }
 
 fn settings(value: serde_json::Value) -> Settings {

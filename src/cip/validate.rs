@@ -262,8 +262,14 @@ fn validate_key(key: &KeyRef, path: &str, errs: &mut FieldErrors) {
         errs.missing_one_of(&one_of);
     }
     if let Some(hash) = key.hash_algorithm.as_deref() {
-        if !hash.is_empty() && keys::hash_algorithm(hash).is_none() {
-            errs.invalid(hash, &format!("{path}.hashAlgorithm"), "");
+        match keys::hash_algorithm(hash) {
+            None if !hash.is_empty() => errs.invalid(hash, &format!("{path}.hashAlgorithm"), ""),
+            Some(h) if h != keys::HashAlgorithm::Sha256 => errs.push(
+                "not supported by cluster-image-policy",
+                &[&format!("{path}.hashAlgorithm")],
+                "the Kubewarden host verifies cosign signatures with SHA-256 digests only; remove hashAlgorithm or set sha256",
+            ),
+            _ => {}
         }
     }
     if !data.is_empty() {

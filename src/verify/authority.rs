@@ -1,41 +1,296 @@
-//! One authority judged for one image (by digest). `static` needs no host call.
+//! One authority judged for one image digest, in policy-controller's words. `static` needs no
+//! host call; `key` asks the host once per key; `keyless` once per identity (exact), or reads
+//! the signing certificates first to pick the exact pairs a regular expression or a custom CA
+//! accepts, and lets the host verify those.
 
-use super::host::Host;
-use crate::cip::compile::{AuthorityKind, CompiledAuthority};
+use super::certificate::{self, CertIdentity};
+use super::host::{Host, KeylessInfo, VerifyRequest};
+use super::identity;
+use super::signatures::{self, SignatureLayer};
+use crate::cip::compile::{AuthorityKind, CompiledAuthority, CompiledIdentity};
 
 /// What a passing authority contributes (the CIP-level policy input, later).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthorityMatch {
     Static,
+    Signatures,
 }
 
-/// `reference` is the normalised `registry/repo@sha256:...` name of the image.
+/// The image being judged: `registry/repo` and its digest.
+#[derive(Debug, Clone, Copy)]
+pub struct Image<'a> {
+    pub repo: &'a str,
+    pub digest: &'a str,
+}
+
+impl Image<'_> {
+    /// `registry/repo@sha256:...`, the normalised name messages use.
+    pub fn name(&self) -> String {
+        format!("{}@{}", self.repo, self.digest)
+    }
+}
+
 pub fn evaluate(
     authority: &CompiledAuthority,
-    reference: &str,
-    _host: &mut dyn Host,
+    image: Image<'_>,
+    host: &mut dyn Host,
 ) -> Result<AuthorityMatch, String> {
-    if !authority.attestations.is_empty()
-        && !matches!(
-            authority.kind,
-            AuthorityKind::StaticPass | AuthorityKind::StaticFail(_)
-        )
-    {
+    let signature_authority = !matches!(
+        authority.kind,
+        AuthorityKind::StaticPass | AuthorityKind::StaticFail(_)
+    );
+    if signature_authority && !authority.attestations.is_empty() {
+        let kind = match authority.kind {
+            AuthorityKind::Key { .. } => "key",
+            _ => "keyless",
+        };
         return Err(format!(
-            "attestation validation failed for authority {} for {reference}: attestations are not supported by this version of cluster-image-policy",
-            authority.name
+            "attestation {kind} validation failed for authority {} for {}: attestations are not supported by this version of cluster-image-policy",
+            authority.name,
+            image.name()
         ));
     }
     match &authority.kind {
         AuthorityKind::StaticPass => Ok(AuthorityMatch::Static),
-        AuthorityKind::StaticFail(message) => Err(format!("disallowed by static policy: {message}")),
-        AuthorityKind::Key { .. } => Err(format!(
-            "signature key validation failed for authority {} for {reference}: key authorities are not supported by this version of cluster-image-policy",
-            authority.name
-        )),
-        AuthorityKind::Keyless { .. } => Err(format!(
-            "signature keyless validation failed for authority {} for {reference}: keyless authorities are not supported by this version of cluster-image-policy",
-            authority.name
-        )),
+        AuthorityKind::StaticFail(message) => {
+            Err(format!("disallowed by static policy: {message}"))
+        }
+        AuthorityKind::Key { keys, .. } => key(keys, image, host).map_err(|reason| {
+            format!(
+                "signature key validation failed for authority {} for {}: {reason}",
+                authority.name,
+                image.name()
+            )
+        }),
+        AuthorityKind::Keyless {
+            identities,
+            ca_cert,
+        } => keyless(identities, ca_cert.as_deref(), image, host).map_err(|reason| {
+            format!(
+                "signature keyless validation failed for authority {} for {}: {reason}",
+                authority.name,
+                image.name()
+            )
+        }),
     }
 }
+
+const NO_SIGNATURES: &str = "no signatures found";
+
+/// Any one key verifying suffices (the host would require all keys of one request).
+fn key(keys: &[String], image: Image<'_>, host: &mut dyn Host) -> Result<AuthorityMatch, String> {
+    let mut reasons = Vec::new();
+    for pem in keys {
+        let request = VerifyRequest::SigstorePubKeyVerify {
+            image: image.name(),
+            pub_keys: vec![pem.clone()],
+            annotations: None,
+        };
+        match verified(host.verify(&request), image) {
+            Ok(()) => return Ok(AuthorityMatch::Signatures),
+            Err(reason) => reasons.push(reason),
+        }
+    }
+    Err(explain(reasons))
+}
+
+fn keyless(
+    identities: &[CompiledIdentity],
+    ca_cert: Option<&str>,
+    image: Image<'_>,
+    host: &mut dyn Host,
+) -> Result<AuthorityMatch, String> {
+    let all_exact = identities
+        .iter()
+        .all(|i| i.issuer.exact().is_some() && i.subject.exact().is_some());
+    if let (None, true) = (ca_cert, all_exact) {
+        return keyless_exact(identities, image, host);
+    }
+    let layers = signature_layers(image, host)?;
+    let mut reasons = Vec::new();
+    let mut certs = Vec::new();
+    for layer in &layers {
+        let Some(pem) = layer.certificate.as_deref() else {
+            continue;
+        };
+        match certificate::identity_from_pem(pem) {
+            Ok(id) => certs.push((layer, pem, id)),
+            Err(e) => reasons.push(format!("invalid signing certificate: {e}")),
+        }
+    }
+    match ca_cert {
+        Some(ca) => keyless_with_ca(identities, ca, &certs, image, host, reasons),
+        None => keyless_candidates(identities, &certs, image, host, reasons),
+    }
+}
+
+/// One host call per exact identity; on failure the signatures are read to explain it.
+fn keyless_exact(
+    identities: &[CompiledIdentity],
+    image: Image<'_>,
+    host: &mut dyn Host,
+) -> Result<AuthorityMatch, String> {
+    let mut reasons = Vec::new();
+    for id in identities {
+        let (Some(issuer), Some(subject)) = (id.issuer.exact(), id.subject.exact()) else {
+            continue;
+        };
+        match verified(host.verify(&keyless_request(image, issuer, subject)), image) {
+            Ok(()) => return Ok(AuthorityMatch::Signatures),
+            Err(reason) => reasons.push(reason),
+        }
+    }
+    let layers = signature_layers(image, host)?;
+    let certs: Vec<CertIdentity> = layers
+        .iter()
+        .filter_map(|l| l.certificate.as_deref())
+        .filter_map(|pem| certificate::identity_from_pem(pem).ok())
+        .collect();
+    let any_claimed = certs.iter().any(|c| {
+        identities
+            .iter()
+            .any(|id| identity::matching_pair(id, c).is_some())
+    });
+    if !certs.is_empty() && !any_claimed {
+        return Err(no_matching(certs.iter().map(identity::mismatch).collect()));
+    }
+    Err(explain(reasons))
+}
+
+/// Regular-expression identities: every (issuer, subject) a certificate claims and an identity
+/// accepts is verified by the host exactly.
+fn keyless_candidates(
+    identities: &[CompiledIdentity],
+    certs: &[(&SignatureLayer, &str, CertIdentity)],
+    image: Image<'_>,
+    host: &mut dyn Host,
+    mut reasons: Vec<String>,
+) -> Result<AuthorityMatch, String> {
+    let mut candidates: Vec<(String, String)> = Vec::new();
+    for (_, _, cert) in certs {
+        let mut claimed = false;
+        for id in identities {
+            if let Some(pair) = identity::matching_pair(id, cert) {
+                claimed = true;
+                if !candidates.contains(&pair) {
+                    candidates.push(pair);
+                }
+            }
+        }
+        if !claimed {
+            reasons.push(identity::mismatch(cert));
+        }
+    }
+    for (issuer, subject) in &candidates {
+        match verified(host.verify(&keyless_request(image, issuer, subject)), image) {
+            Ok(()) => return Ok(AuthorityMatch::Signatures),
+            Err(reason) => reasons.push(reason),
+        }
+    }
+    Err(explain(reasons))
+}
+
+/// `keyless.ca-cert`: the leaf must chain to that CA (at signing time when a Rekor bundle gives
+/// it), carry an accepted identity, and verify the signature.
+fn keyless_with_ca(
+    identities: &[CompiledIdentity],
+    ca: &str,
+    certs: &[(&SignatureLayer, &str, CertIdentity)],
+    image: Image<'_>,
+    host: &mut dyn Host,
+    mut reasons: Vec<String>,
+) -> Result<AuthorityMatch, String> {
+    let chain = vec![ca.to_string()];
+    for (layer, pem, cert) in certs {
+        let at = layer.integrated_time.map(signatures::rfc3339);
+        match host.certificate_trusted(pem, &chain, at) {
+            Ok(Ok(())) => {}
+            Ok(Err(reason)) => {
+                reasons.push(format!("certificate not trusted by ca-cert: {reason}"));
+                continue;
+            }
+            Err(reason) => {
+                reasons.push(reason);
+                continue;
+            }
+        }
+        if !identities
+            .iter()
+            .any(|id| identity::matching_pair(id, cert).is_some())
+        {
+            reasons.push(identity::mismatch(cert));
+            continue;
+        }
+        let request = VerifyRequest::SigstoreCertificateVerify {
+            image: image.name(),
+            certificate: pem.as_bytes().to_vec(),
+            certificate_chain: Some(vec![ca.as_bytes().to_vec()]),
+            require_rekor_bundle: layer.integrated_time.is_some(),
+            annotations: None,
+        };
+        match verified(host.verify(&request), image) {
+            Ok(()) => return Ok(AuthorityMatch::Signatures),
+            Err(reason) => reasons.push(reason),
+        }
+    }
+    Err(explain(reasons))
+}
+
+fn keyless_request(image: Image<'_>, issuer: &str, subject: &str) -> VerifyRequest {
+    VerifyRequest::SigstoreKeylessVerify {
+        image: image.name(),
+        keyless: vec![KeylessInfo {
+            issuer: issuer.to_string(),
+            subject: subject.to_string(),
+        }],
+        annotations: None,
+    }
+}
+
+/// The host verified some digest: it must be the one being admitted (and pinned).
+fn verified(answer: Result<String, String>, image: Image<'_>) -> Result<(), String> {
+    match answer {
+        Ok(digest) if digest == image.digest => Ok(()),
+        Ok(digest) => Err(format!(
+            "the host verified {digest}, not the admitted {}",
+            image.digest
+        )),
+        Err(reason) => Err(reason),
+    }
+}
+
+/// The signature layers of the image's `.sig` tag; a missing tag means no signatures.
+fn signature_layers(image: Image<'_>, host: &mut dyn Host) -> Result<Vec<SignatureLayer>, String> {
+    let tag = signatures::signature_tag(image.repo, image.digest);
+    let layers = match host.oci_manifest(&tag) {
+        Ok(bytes) => signatures::parse(&bytes)?,
+        Err(reason) if is_not_found(&reason) => Vec::new(),
+        Err(reason) => return Err(format!("cannot read the signatures {tag}: {reason}")),
+    };
+    if layers.is_empty() {
+        return Err(NO_SIGNATURES.to_string());
+    }
+    Ok(layers)
+}
+
+fn is_not_found(reason: &str) -> bool {
+    let lower = reason.to_ascii_lowercase();
+    lower.contains("manifest unknown") || lower.contains("not found") || lower.contains("404")
+}
+
+/// cosign's wording: an unsigned image has no signatures; otherwise none matched, and why.
+fn explain(reasons: Vec<String>) -> String {
+    if reasons.is_empty() || reasons.iter().any(|r| r.contains(NO_SIGNATURES)) {
+        NO_SIGNATURES.to_string()
+    } else {
+        no_matching(reasons)
+    }
+}
+
+fn no_matching(reasons: Vec<String>) -> String {
+    format!("no matching signatures: {}", reasons.join("\n "))
+}
+
+#[cfg(test)]
+#[path = "authority_tests.rs"]
+mod tests;

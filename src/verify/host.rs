@@ -1,11 +1,52 @@
 //! The only module that calls the Kubewarden host. Every failure comes back as the host's
 //! reason, to be reported as "not verified": the policy fails closed.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 pub trait Host {
     /// Tag -> digest (`oci/v1/manifest_digest`).
     fn manifest_digest(&mut self, image: &str) -> Result<String, String>;
+    /// The raw manifest of `image` (`oci/v1/oci_manifest`).
+    fn oci_manifest(&mut self, image: &str) -> Result<Vec<u8>, String>;
+    /// A signature verification (`oci/v2/verify`); the verified digest on success.
+    fn verify(&mut self, request: &VerifyRequest) -> Result<String, String>;
+    /// `crypto/v1/is_certificate_trusted`: `Ok(Err(reason))` when the host says untrusted.
+    fn certificate_trusted(
+        &mut self,
+        certificate_pem: &str,
+        chain_pem: &[String],
+        not_after: Option<String>,
+    ) -> Result<Result<(), String>, String>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeylessInfo {
+    pub issuer: String,
+    pub subject: String,
+}
+
+/// `oci/v2/verify` requests, internally tagged as Kubewarden's SDK sends them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type")]
+pub enum VerifyRequest {
+    SigstorePubKeyVerify {
+        image: String,
+        pub_keys: Vec<String>,
+        annotations: Option<BTreeMap<String, String>>,
+    },
+    SigstoreKeylessVerify {
+        image: String,
+        keyless: Vec<KeylessInfo>,
+        annotations: Option<BTreeMap<String, String>>,
+    },
+    SigstoreCertificateVerify {
+        image: String,
+        certificate: Vec<u8>,
+        certificate_chain: Option<Vec<Vec<u8>>>,
+        require_rekor_bundle: bool,
+        annotations: Option<BTreeMap<String, String>>,
+    },
 }
 
 /// The real host, through waPC.
@@ -14,6 +55,26 @@ pub struct WapcHost;
 #[derive(Deserialize)]
 struct DigestResponse {
     digest: String,
+}
+
+#[derive(Deserialize)]
+struct TrustResponse {
+    trusted: bool,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+#[derive(Serialize)]
+struct PemCertificate<'a> {
+    encoding: &'static str,
+    data: &'a [u8],
+}
+
+#[derive(Serialize)]
+struct TrustRequest<'a> {
+    cert: PemCertificate<'a>,
+    cert_chain: Option<Vec<PemCertificate<'a>>>,
+    not_after: Option<String>,
 }
 
 impl WapcHost {
@@ -31,6 +92,54 @@ impl Host for WapcHost {
             .map_err(|e| format!("cannot decode the host's manifest_digest answer: {e}"))?;
         check_digest(&response.digest)?;
         Ok(response.digest)
+    }
+
+    fn oci_manifest(&mut self, image: &str) -> Result<Vec<u8>, String> {
+        let payload = serde_json::to_vec(image).map_err(|e| e.to_string())?;
+        self.call("oci", "v1/oci_manifest", &payload)
+    }
+
+    fn verify(&mut self, request: &VerifyRequest) -> Result<String, String> {
+        let payload = serde_json::to_vec(request).map_err(|e| e.to_string())?;
+        let bytes = self.call("oci", "v2/verify", &payload)?;
+        let response: DigestResponse = serde_json::from_slice(&bytes)
+            .map_err(|e| format!("cannot decode the host's verify answer: {e}"))?;
+        check_digest(&response.digest)?;
+        Ok(response.digest)
+    }
+
+    fn certificate_trusted(
+        &mut self,
+        certificate_pem: &str,
+        chain_pem: &[String],
+        not_after: Option<String>,
+    ) -> Result<Result<(), String>, String> {
+        let request = TrustRequest {
+            cert: PemCertificate {
+                encoding: "Pem",
+                data: certificate_pem.as_bytes(),
+            },
+            cert_chain: Some(chain_pem.iter().map(|s| pem(s)).collect()),
+            not_after,
+        };
+        let payload = serde_json::to_vec(&request).map_err(|e| e.to_string())?;
+        let bytes = self.call("crypto", "v1/is_certificate_trusted", &payload)?;
+        let response: TrustResponse = serde_json::from_slice(&bytes)
+            .map_err(|e| format!("cannot decode the host's is_certificate_trusted answer: {e}"))?;
+        Ok(if response.trusted {
+            Ok(())
+        } else {
+            Err(response
+                .reason
+                .unwrap_or_else(|| "certificate not trusted".to_string()))
+        })
+    }
+}
+
+fn pem(text: &str) -> PemCertificate<'_> {
+    PemCertificate {
+        encoding: "Pem",
+        data: text.as_bytes(),
     }
 }
 
@@ -75,5 +184,21 @@ mod tests {
     fn native_host_calls_fail_closed_with_a_reason() {
         let err = WapcHost.manifest_digest("nginx").unwrap_err();
         assert!(!err.is_empty());
+    }
+
+    #[test]
+    fn verify_requests_are_internally_tagged() {
+        let request = VerifyRequest::SigstoreKeylessVerify {
+            image: "i".into(),
+            keyless: vec![KeylessInfo {
+                issuer: "a".into(),
+                subject: "b".into(),
+            }],
+            annotations: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&request).unwrap(),
+            serde_json::json!({"type": "SigstoreKeylessVerify", "image": "i", "keyless": [{"issuer": "a", "subject": "b"}], "annotations": null})
+        );
     }
 }

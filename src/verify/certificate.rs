@@ -1,0 +1,80 @@
+//! Signing certificates read from a registry: hostile input. Parsed with the x509-cert crate,
+//! bounded in size, every failure a message.
+
+use crate::cip::keys;
+use der::asn1::{Ia5String, Utf8StringRef};
+use der::Decode;
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::SubjectAltName;
+use x509_cert::Certificate;
+
+const MAX_PEM_BYTES: usize = 64 * 1024;
+const MAX_SANS: usize = 256;
+/// Fulcio's OIDC issuer extensions: v2 (DER UTF8String) is preferred over v1 (raw bytes).
+const OID_ISSUER_V2: &str = "1.3.6.1.4.1.57264.1.8";
+const OID_ISSUER_V1: &str = "1.3.6.1.4.1.57264.1.1";
+const OID_SUBJECT_ALT_NAME: &str = "2.5.29.17";
+
+/// What a keyless identity is matched against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertIdentity {
+    /// Subject alternative names in cosign's order: DNS names, emails, URIs.
+    pub sans: Vec<String>,
+    /// The Fulcio OIDC issuer, when the certificate carries one.
+    pub issuer: Option<String>,
+}
+
+pub fn identity_from_pem(pem: &str) -> Result<CertIdentity, String> {
+    if pem.len() > MAX_PEM_BYTES {
+        return Err(format!("certificate larger than {MAX_PEM_BYTES} bytes"));
+    }
+    let block = keys::parse_certificate_pem(pem)?;
+    identity_from_der(&block.der)
+}
+
+pub fn identity_from_der(der: &[u8]) -> Result<CertIdentity, String> {
+    let cert = Certificate::from_der(der).map_err(|e| format!("parsing certificate: {e}"))?;
+    let mut dns = Vec::new();
+    let mut emails = Vec::new();
+    let mut uris = Vec::new();
+    let mut issuer_v1 = None;
+    let mut issuer_v2 = None;
+    for ext in cert.tbs_certificate.extensions.iter().flatten() {
+        let value = ext.extn_value.as_bytes();
+        match ext.extn_id.to_string().as_str() {
+            OID_SUBJECT_ALT_NAME => {
+                let names = SubjectAltName::from_der(value)
+                    .map_err(|e| format!("parsing subject alternative names: {e}"))?;
+                if names.0.len() > MAX_SANS {
+                    return Err(format!("more than {MAX_SANS} subject alternative names"));
+                }
+                for name in names.0 {
+                    match name {
+                        GeneralName::DnsName(n) => dns.push(ia5(&n)),
+                        GeneralName::Rfc822Name(n) => emails.push(ia5(&n)),
+                        GeneralName::UniformResourceIdentifier(n) => uris.push(ia5(&n)),
+                        _ => {}
+                    }
+                }
+            }
+            OID_ISSUER_V2 => {
+                let s = Utf8StringRef::from_der(value)
+                    .map_err(|e| format!("parsing the OIDC issuer extension: {e}"))?;
+                issuer_v2 = Some(s.as_str().to_string());
+            }
+            OID_ISSUER_V1 => issuer_v1 = Some(String::from_utf8_lossy(value).into_owned()),
+            _ => {}
+        }
+    }
+    let mut sans = dns;
+    sans.extend(emails);
+    sans.extend(uris);
+    Ok(CertIdentity {
+        sans,
+        issuer: issuer_v2.or(issuer_v1),
+    })
+}
+
+fn ia5(s: &Ia5String) -> String {
+    s.as_str().to_string()
+}
