@@ -47,6 +47,15 @@ impl Host for MockHost {
         Err("Callback evaluation failure: no signatures found for image: x ".to_string())
     }
 
+    fn verify_attestations(
+        &mut self,
+        _: &str,
+        _: &str,
+        _: &crate::verify::host::VerifyRequest,
+    ) -> Result<Vec<serde_json::Value>, String> {
+        Err("not expected".to_string())
+    }
+
     fn certificate_trusted(
         &mut self,
         _: &str,

@@ -22,6 +22,7 @@ pub mod cip;
 pub mod cue;
 pub mod decide;
 pub mod field_error;
+pub mod policy_eval;
 pub mod settings;
 pub mod verify;
 
@@ -44,6 +45,8 @@ pub extern "C" fn wapc_init() {
         "protocol_version",
         kubewarden_policy_sdk::protocol_version_guest,
     );
+    // Not called by Kubewarden: `cip-host evaluate` uses it to run one policy as admission would.
+    register_function("evaluate", evaluate);
 }
 
 thread_local! {
@@ -101,6 +104,12 @@ fn validate(payload: &[u8]) -> CallResult {
         },
     };
     Ok(serde_json::to_vec(&response)?)
+}
+
+fn evaluate(payload: &[u8]) -> CallResult {
+    let request: policy_eval::Request = serde_json::from_slice(payload)
+        .map_err(|e| format!("cannot decode the evaluation request: {e}"))?;
+    Ok(serde_json::to_vec(&policy_eval::handle(&request))?)
 }
 
 fn validate_settings(payload: &[u8]) -> CallResult {

@@ -83,10 +83,10 @@ pub struct CompiledAttestation {
     pub policy: Option<AttestationPolicy>,
 }
 
+/// An attestation's policy, compiled once per settings document.
 #[derive(Debug)]
-pub struct AttestationPolicy {
-    pub type_: String,
-    pub data: String,
+pub enum AttestationPolicy {
+    Cue(crate::cue::Program),
 }
 
 #[derive(Debug)]
@@ -236,21 +236,42 @@ fn compile_authority(index: usize, a: &spec::Authority) -> Result<CompiledAuthor
         .as_deref()
         .unwrap_or_default()
         .iter()
-        .map(|att| CompiledAttestation {
-            name: text(&att.name).to_string(),
-            predicate_type: text(&att.predicate_type).to_string(),
-            predicate_uri: predicate_uri(text(&att.predicate_type)),
-            policy: att.policy.as_ref().map(|p| AttestationPolicy {
-                type_: text(&p.type_).to_string(),
-                data: text(&p.data).to_string(),
-            }),
+        .map(|att| {
+            let policy = match &att.policy {
+                None => None,
+                Some(p) => Some(compile_policy(
+                    p,
+                    &format!("spec.authorities[{index}].attestations.policy"),
+                )?),
+            };
+            Ok(CompiledAttestation {
+                name: text(&att.name).to_string(),
+                predicate_type: text(&att.predicate_type).to_string(),
+                predicate_uri: predicate_uri(text(&att.predicate_type)),
+                policy,
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>, String>>()?;
     Ok(CompiledAuthority {
         name,
         kind,
         attestations,
     })
+}
+
+/// CUE is compiled here, so a policy that cannot compile is a settings error, not a denial of
+/// every image it covers.
+fn compile_policy(policy: &spec::Policy, path: &str) -> Result<AttestationPolicy, String> {
+    match text(&policy.type_) {
+        "cue" => crate::cue::compile(text(&policy.data))
+            .map(AttestationPolicy::Cue)
+            .map_err(|e| {
+                format!("invalid value: cue: {path}.data\nfailed to compile the cue policy with error: {e}")
+            }),
+        other => Err(format!(
+            "not supported by cluster-image-policy: {path}.type\n{other} policies are not evaluated by this version; write the policy in CUE"
+        )),
+    }
 }
 
 fn matcher(exact: &Option<String>, re: &Option<String>) -> Result<Matcher, String> {

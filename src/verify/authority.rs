@@ -14,6 +14,7 @@ use crate::cip::compile::{AuthorityKind, CompiledAuthority, CompiledIdentity};
 pub enum AuthorityMatch {
     Static,
     Signatures,
+    Attestations,
 }
 
 /// The image being judged: `registry/repo` and its digest.
@@ -39,16 +40,9 @@ pub fn evaluate(
         authority.kind,
         AuthorityKind::StaticPass | AuthorityKind::StaticFail(_)
     );
+    // An authority with attestations checks them instead of the image's signatures.
     if signature_authority && !authority.attestations.is_empty() {
-        let kind = match authority.kind {
-            AuthorityKind::Key { .. } => "key",
-            _ => "keyless",
-        };
-        return Err(format!(
-            "attestation {kind} validation failed for authority {} for {}: attestations are not supported by this version of cluster-image-policy",
-            authority.name,
-            image.name()
-        ));
+        return super::attestation::evaluate(authority, image, host);
     }
     match &authority.kind {
         AuthorityKind::StaticPass => Ok(AuthorityMatch::Static),
@@ -236,7 +230,7 @@ fn keyless_with_ca(
     Err(explain(reasons))
 }
 
-fn keyless_request(image: Image<'_>, issuer: &str, subject: &str) -> VerifyRequest {
+pub(super) fn keyless_request(image: Image<'_>, issuer: &str, subject: &str) -> VerifyRequest {
     VerifyRequest::SigstoreKeylessVerify {
         image: image.name(),
         keyless: vec![KeylessInfo {
@@ -248,7 +242,7 @@ fn keyless_request(image: Image<'_>, issuer: &str, subject: &str) -> VerifyReque
 }
 
 /// The host verified some digest: it must be the one being admitted (and pinned).
-fn verified(answer: Result<String, String>, image: Image<'_>) -> Result<(), String> {
+pub(super) fn verified(answer: Result<String, String>, image: Image<'_>) -> Result<(), String> {
     match answer {
         Ok(digest) if digest == image.digest => Ok(()),
         Ok(digest) => Err(format!(
@@ -273,7 +267,7 @@ fn signature_layers(image: Image<'_>, host: &mut dyn Host) -> Result<Vec<Signatu
     Ok(layers)
 }
 
-fn is_not_found(reason: &str) -> bool {
+pub(super) fn is_not_found(reason: &str) -> bool {
     let lower = reason.to_ascii_lowercase();
     lower.contains("manifest unknown") || lower.contains("not found") || lower.contains("404")
 }

@@ -14,6 +14,7 @@ const IMAGE: Image<'static> = Image {
 struct Scripted {
     verify: VecDeque<Result<String, String>>,
     manifests: VecDeque<Result<Vec<u8>, String>>,
+    attestations: VecDeque<Result<Vec<serde_json::Value>, String>>,
     requests: Vec<String>,
 }
 
@@ -30,6 +31,20 @@ impl Host for Scripted {
     fn verify(&mut self, request: &VerifyRequest) -> Result<String, String> {
         self.requests.push(serde_json::to_string(request).unwrap());
         self.verify.pop_front().unwrap_or(Err("unexpected".into()))
+    }
+    fn verify_attestations(
+        &mut self,
+        image: &str,
+        predicate_type: &str,
+        verifier: &VerifyRequest,
+    ) -> Result<Vec<serde_json::Value>, String> {
+        self.requests.push(format!(
+            "attestations {image} {predicate_type} {}",
+            serde_json::to_string(verifier).unwrap()
+        ));
+        self.attestations
+            .pop_front()
+            .unwrap_or(Err("unexpected".into()))
     }
     fn certificate_trusted(
         &mut self,
@@ -174,5 +189,150 @@ fn hostile_signature_manifest_is_an_error_not_a_panic() {
     assert!(
         err.contains("cannot decode the signature manifest"),
         "{err}"
+    );
+}
+
+fn attesting(keys: &[&str], wanted: &[(&str, &str, Option<&str>)]) -> CompiledAuthority {
+    let mut a = key_authority(keys);
+    a.attestations = wanted
+        .iter()
+        .map(|(name, pt, cue)| crate::cip::compile::CompiledAttestation {
+            name: name.to_string(),
+            predicate_type: pt.to_string(),
+            predicate_uri: crate::cip::compile::predicate_uri(pt),
+            policy: cue.map(|c| {
+                crate::cip::compile::AttestationPolicy::Cue(crate::cue::compile(c).unwrap())
+            }),
+        })
+        .collect();
+    a
+}
+
+fn statement(pt: &str, predicate: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({"_type": "https://in-toto.io/Statement/v0.1", "predicateType": pt, "subject": [{"name": "x", "digest": {"sha256": "a"}}], "predicate": predicate, "extra": 1})
+}
+
+const SEED_CUE: &str = "predicateType: \"https://cyclonedx.org/bom\"\npredicate: {\n  specVersion: \"1.4\"\n  metadata: tools: [{name: \"trivy\"}]\n}\n";
+const BOM: &str = "https://cyclonedx.org/bom";
+
+#[test]
+fn attestation_seed_cue_denies_syft_with_the_seed_message() {
+    let mut host = Scripted::default();
+    host.attestations.push_back(Ok(vec![statement(
+        BOM,
+        serde_json::json!({"specVersion": "1.4", "metadata": {"tools": [{"name": "syft"}]}}),
+    )]));
+    let a = attesting(&["K"], &[("must-have-cyclonedx", BOM, Some(SEED_CUE))]);
+    assert_eq!(
+        evaluate(&a, IMAGE, &mut host),
+        Err("failed evaluating cue policy for must-have-cyclonedx: failed to evaluate the policy with error: predicate.metadata.tools.0.name: conflicting values \"syft\" and \"trivy\"".into())
+    );
+    assert!(host.requests[0].starts_with(&format!(
+        "attestations ghcr.io/acme/app@{DIGEST} {BOM} {{\"type\":\"SigstorePubKeyVerify\""
+    )));
+}
+
+#[test]
+fn attestation_seed_cue_admits_trivy_and_short_names_map_to_uris() {
+    let mut host = Scripted::default();
+    host.attestations.push_back(Ok(vec![
+        statement(
+            BOM,
+            serde_json::json!({"specVersion": "1.4", "metadata": {"tools": [{"name": "syft"}]}}),
+        ),
+        statement(
+            BOM,
+            serde_json::json!({"specVersion": "1.4", "metadata": {"tools": [{"name": "trivy"}]}}),
+        ),
+    ]));
+    let a = attesting(&["K"], &[("sbom", "cyclonedx", Some(SEED_CUE))]);
+    assert_eq!(
+        evaluate(&a, IMAGE, &mut host),
+        Ok(AuthorityMatch::Attestations)
+    );
+}
+
+#[test]
+fn attestation_of_another_type_never_satisfies() {
+    let mut host = Scripted::default();
+    // A host that wrongly returns a statement of another type is not believed.
+    host.attestations.push_back(Ok(vec![statement(
+        "https://spdx.dev/Document",
+        serde_json::json!({}),
+    )]));
+    let a = attesting(&["K"], &[("sbom", BOM, None)]);
+    assert!(evaluate(&a, IMAGE, &mut host).is_err());
+}
+
+#[test]
+fn attestation_wrong_type_lists_what_was_checked() {
+    let mut host = Scripted::default();
+    host.attestations.push_back(Err("Callback evaluation failure: no attestation of predicate type https://cyclonedx.org/bom; verified predicate types: [\"https://spdx.dev/Document\",\"https://slsa.dev/provenance/v1\"]".into()));
+    let a = attesting(&["K"], &[("sbom", "cyclonedx", None)]);
+    assert_eq!(
+        evaluate(&a, IMAGE, &mut host),
+        Err("no matching attestations with type cyclonedx, checked the following predicateTypes: \"https://spdx.dev/Document,https://slsa.dev/provenance/v1\"".into())
+    );
+}
+
+#[test]
+fn attestation_missing_and_unverified() {
+    let mut host = Scripted::default();
+    host.attestations.push_back(Err(
+        "Callback evaluation failure: no attestations found for image: x".into(),
+    ));
+    let a = attesting(&["K"], &[("sbom", BOM, None)]);
+    assert_eq!(
+        evaluate(&a, IMAGE, &mut host),
+        Err(format!("attestation key validation failed for authority authority-0 for ghcr.io/acme/app@{DIGEST}: no matching attestations: "))
+    );
+    host.attestations.push_back(Err("Callback evaluation failure: no attestation verifies: layer 0: signature does not verify with the given public key".into()));
+    assert_eq!(
+        evaluate(&a, IMAGE, &mut host),
+        Err(format!("attestation key validation failed for authority authority-0 for ghcr.io/acme/app@{DIGEST}: no matching attestations: layer 0: signature does not verify with the given public key"))
+    );
+}
+
+#[test]
+fn attestation_capability_missing_fails_closed_naming_it() {
+    let mut host = Scripted::default();
+    host.attestations.push_back(Err(
+        "Callback evaluation failure: unknown operation: v2/verify_attestations".into(),
+    ));
+    let a = attesting(&["K"], &[("sbom", BOM, None)]);
+    let err = evaluate(&a, IMAGE, &mut host).unwrap_err();
+    assert!(
+        err.contains("the host does not provide the oci/v2/verify_attestations capability"),
+        "{err}"
+    );
+}
+
+/// Listed attestations of one authority: all must be satisfied.
+#[test]
+fn every_listed_attestation_must_be_satisfied() {
+    let a = attesting(
+        &["K"],
+        &[
+            ("sbom", BOM, None),
+            ("prov", "https://slsa.dev/provenance/v1", None),
+        ],
+    );
+    let mut host = Scripted::default();
+    host.attestations
+        .push_back(Ok(vec![statement(BOM, serde_json::json!({}))]));
+    host.attestations.push_back(Err("Callback evaluation failure: no attestation of predicate type https://slsa.dev/provenance/v1; verified predicate types: [\"https://cyclonedx.org/bom\"]".into()));
+    assert!(evaluate(&a, IMAGE, &mut host)
+        .unwrap_err()
+        .starts_with("no matching attestations with type https://slsa.dev/provenance/v1"));
+    let mut host = Scripted::default();
+    host.attestations
+        .push_back(Ok(vec![statement(BOM, serde_json::json!({}))]));
+    host.attestations.push_back(Ok(vec![statement(
+        "https://slsa.dev/provenance/v1",
+        serde_json::json!({}),
+    )]));
+    assert_eq!(
+        evaluate(&a, IMAGE, &mut host),
+        Ok(AuthorityMatch::Attestations)
     );
 }

@@ -11,6 +11,13 @@ pub trait Host {
     fn oci_manifest(&mut self, image: &str) -> Result<Vec<u8>, String>;
     /// A signature verification (`oci/v2/verify`); the verified digest on success.
     fn verify(&mut self, request: &VerifyRequest) -> Result<String, String>;
+    /// The verified in-toto statements of one predicate type (`oci/v2/verify_attestations`).
+    fn verify_attestations(
+        &mut self,
+        image: &str,
+        predicate_type: &str,
+        verifier: &VerifyRequest,
+    ) -> Result<Vec<serde_json::Value>, String>;
     /// `crypto/v1/is_certificate_trusted`: `Ok(Err(reason))` when the host says untrusted.
     fn certificate_trusted(
         &mut self,
@@ -65,6 +72,20 @@ struct TrustResponse {
 }
 
 #[derive(Serialize)]
+struct AttestationsRequest<'a> {
+    image: &'a str,
+    predicate_type: &'a str,
+    verifier: &'a VerifyRequest,
+}
+
+#[derive(Deserialize)]
+struct AttestationsResponse {
+    digest: String,
+    #[serde(default)]
+    statements: Vec<serde_json::Value>,
+}
+
+#[derive(Serialize)]
 struct PemCertificate<'a> {
     encoding: &'static str,
     data: &'a [u8],
@@ -106,6 +127,31 @@ impl Host for WapcHost {
             .map_err(|e| format!("cannot decode the host's verify answer: {e}"))?;
         check_digest(&response.digest)?;
         Ok(response.digest)
+    }
+
+    fn verify_attestations(
+        &mut self,
+        image: &str,
+        predicate_type: &str,
+        verifier: &VerifyRequest,
+    ) -> Result<Vec<serde_json::Value>, String> {
+        let request = AttestationsRequest {
+            image,
+            predicate_type,
+            verifier,
+        };
+        let payload = serde_json::to_vec(&request).map_err(|e| e.to_string())?;
+        let bytes = self.call("oci", "v2/verify_attestations", &payload)?;
+        let response: AttestationsResponse = serde_json::from_slice(&bytes)
+            .map_err(|e| format!("cannot decode the host's verify_attestations answer: {e}"))?;
+        check_digest(&response.digest)?;
+        if !image.ends_with(&format!("@{}", response.digest)) {
+            return Err(format!(
+                "the host verified attestations of {}, not of {image}",
+                response.digest
+            ));
+        }
+        Ok(response.statements)
     }
 
     fn certificate_trusted(

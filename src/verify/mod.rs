@@ -1,5 +1,6 @@
 //! How one image is judged: host calls, signing certificates, identities and authorities.
 
+pub mod attestation;
 pub mod authority;
 pub mod certificate;
 pub mod host;

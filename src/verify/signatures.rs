@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 
 pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
 pub const MAX_SIGNATURES: usize = 128;
-const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
+pub const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
+pub const DSSE_ENVELOPE: &str = "application/vnd.dsse.envelope.v1+json";
 const ANN_CERTIFICATE: &str = "dev.sigstore.cosign/certificate";
 const ANN_CHAIN: &str = "dev.sigstore.cosign/chain";
 const ANN_BUNDLE: &str = "dev.sigstore.cosign/bundle";
@@ -39,7 +40,18 @@ pub fn signature_tag(repository: &str, digest: &str) -> String {
     format!("{repository}:{}.sig", digest.replacen(':', "-", 1))
 }
 
+/// The `.att` tag of an image digest, where cosign keeps attestations.
+pub fn attestation_tag(repository: &str, digest: &str) -> String {
+    format!("{repository}:{}.att", digest.replacen(':', "-", 1))
+}
+
+/// The signature layers of a `.sig` manifest.
 pub fn parse(manifest: &[u8]) -> Result<Vec<SignatureLayer>, String> {
+    parse_layers(manifest, SIMPLE_SIGNING)
+}
+
+/// The layers of one media type (`.sig`: simple signing, `.att`: DSSE envelopes).
+pub fn parse_layers(manifest: &[u8], media_type: &str) -> Result<Vec<SignatureLayer>, String> {
     if manifest.len() > MAX_MANIFEST_BYTES {
         return Err(format!(
             "signature manifest larger than {MAX_MANIFEST_BYTES} bytes"
@@ -56,7 +68,7 @@ pub fn parse(manifest: &[u8]) -> Result<Vec<SignatureLayer>, String> {
     Ok(manifest
         .layers
         .into_iter()
-        .filter(|l| l.media_type == SIMPLE_SIGNING)
+        .filter(|l| l.media_type == media_type)
         .map(|l| SignatureLayer {
             certificate: l.annotations.get(ANN_CERTIFICATE).cloned(),
             chain: l.annotations.get(ANN_CHAIN).cloned(),

@@ -1,0 +1,252 @@
+//! Attestation authorities: the host verifies the image's in-toto attestations (DSSE, key or
+//! keyless) and returns the statements of one predicate type; every listed attestation must be
+//! satisfied by at least one of them (its CUE policy passing when it has one). The predicate
+//! type is checked again here: a signed attestation of another type never satisfies a
+//! requirement (policy-controller's CVE-2022-35930 class).
+
+use super::authority::{is_not_found, keyless_request, AuthorityMatch, Image};
+use super::certificate;
+use super::host::{Host, VerifyRequest};
+use super::identity;
+use super::signatures::{self, DSSE_ENVELOPE};
+use crate::cip::compile::{
+    AttestationPolicy, AuthorityKind, CompiledAttestation, CompiledAuthority, CompiledIdentity,
+};
+use serde_json::{json, Value};
+
+const NOT_FOUND: &str = "no attestations found";
+const NONE_VERIFIES: &str = "no attestation verifies: ";
+const VERIFIED_TYPES: &str = "verified predicate types: ";
+
+pub fn evaluate(
+    authority: &CompiledAuthority,
+    image: Image<'_>,
+    host: &mut dyn Host,
+) -> Result<AuthorityMatch, String> {
+    let kind = match authority.kind {
+        AuthorityKind::Key { .. } => "key",
+        _ => "keyless",
+    };
+    let failed = |reason: &str| {
+        format!(
+            "attestation {kind} validation failed for authority {} for {}: {reason}",
+            authority.name,
+            image.name()
+        )
+    };
+    let verifiers = verifiers(&authority.kind, image, host).map_err(|r| failed(&r))?;
+    for wanted in &authority.attestations {
+        let mut statements = Vec::new();
+        let mut errors = Vec::new();
+        for verifier in &verifiers {
+            match host.verify_attestations(&image.name(), &wanted.predicate_uri, verifier) {
+                Ok(found) => statements.extend(found),
+                Err(e) => errors.push(e),
+            }
+        }
+        statements.retain(|s| {
+            s.get("predicateType").and_then(Value::as_str) == Some(&wanted.predicate_uri)
+        });
+        if statements.is_empty() {
+            return Err(unsatisfied(wanted, &errors, &failed));
+        }
+        satisfied(wanted, &statements)?;
+    }
+    Ok(AuthorityMatch::Attestations)
+}
+
+/// The host requests that stand for this authority: one per key or exact identity; for regular
+/// expressions or a custom CA, one per certificate of the `.att` layers that qualifies.
+fn verifiers(
+    kind: &AuthorityKind,
+    image: Image<'_>,
+    host: &mut dyn Host,
+) -> Result<Vec<VerifyRequest>, String> {
+    match kind {
+        AuthorityKind::Key { keys, .. } => Ok(keys
+            .iter()
+            .map(|k| VerifyRequest::SigstorePubKeyVerify {
+                image: image.name(),
+                pub_keys: vec![k.clone()],
+                annotations: None,
+            })
+            .collect()),
+        AuthorityKind::Keyless {
+            identities,
+            ca_cert: None,
+        } if identities
+            .iter()
+            .all(|i| i.issuer.exact().is_some() && i.subject.exact().is_some()) =>
+        {
+            Ok(identities
+                .iter()
+                .filter_map(|i| {
+                    Some(keyless_request(
+                        image,
+                        i.issuer.exact()?,
+                        i.subject.exact()?,
+                    ))
+                })
+                .collect())
+        }
+        AuthorityKind::Keyless {
+            identities,
+            ca_cert,
+        } => certificate_verifiers(identities, ca_cert.as_deref(), image, host),
+        AuthorityKind::StaticPass | AuthorityKind::StaticFail(_) => Ok(Vec::new()),
+    }
+}
+
+fn certificate_verifiers(
+    identities: &[CompiledIdentity],
+    ca_cert: Option<&str>,
+    image: Image<'_>,
+    host: &mut dyn Host,
+) -> Result<Vec<VerifyRequest>, String> {
+    let tag = signatures::attestation_tag(image.repo, image.digest);
+    let layers = match host.oci_manifest(&tag) {
+        Ok(bytes) => signatures::parse_layers(&bytes, DSSE_ENVELOPE)?,
+        Err(reason) if is_not_found(&reason) => Vec::new(),
+        Err(reason) => return Err(format!("cannot read the attestations {tag}: {reason}")),
+    };
+    if layers.is_empty() {
+        return Err("no matching attestations: ".to_string());
+    }
+    let mut verifiers = Vec::new();
+    let mut reasons = Vec::new();
+    for layer in &layers {
+        let Some(pem) = layer.certificate.as_deref() else {
+            continue;
+        };
+        let cert = match certificate::identity_from_pem(pem) {
+            Ok(c) => c,
+            Err(e) => {
+                reasons.push(format!("invalid signing certificate: {e}"));
+                continue;
+            }
+        };
+        let pairs: Vec<_> = identities
+            .iter()
+            .filter_map(|id| identity::matching_pair(id, &cert))
+            .collect();
+        if pairs.is_empty() {
+            reasons.push(identity::mismatch(&cert));
+            continue;
+        }
+        match ca_cert {
+            Some(ca) => {
+                let at = layer.integrated_time.map(signatures::rfc3339);
+                match host.certificate_trusted(pem, &[ca.to_string()], at) {
+                    Ok(Ok(())) => verifiers.push(VerifyRequest::SigstoreCertificateVerify {
+                        image: image.name(),
+                        certificate: pem.as_bytes().to_vec(),
+                        certificate_chain: Some(vec![ca.as_bytes().to_vec()]),
+                        require_rekor_bundle: layer.integrated_time.is_some(),
+                        annotations: None,
+                    }),
+                    Ok(Err(reason)) => {
+                        reasons.push(format!("certificate not trusted by ca-cert: {reason}"))
+                    }
+                    Err(reason) => reasons.push(reason),
+                }
+            }
+            None => {
+                for (issuer, subject) in pairs {
+                    let request = keyless_request(image, &issuer, &subject);
+                    if !verifiers.contains(&request) {
+                        verifiers.push(request);
+                    }
+                }
+            }
+        }
+    }
+    if verifiers.is_empty() {
+        return Err(format!("no matching attestations: {}", reasons.join("\n ")));
+    }
+    Ok(verifiers)
+}
+
+/// Why no statement of the wanted type was verified, in policy-controller's words.
+fn unsatisfied(
+    wanted: &CompiledAttestation,
+    errors: &[String],
+    failed: &dyn Fn(&str) -> String,
+) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    for e in errors {
+        if let Some((_, list)) = e.split_once(VERIFIED_TYPES) {
+            let types: Vec<String> = serde_json::from_str(list.trim()).unwrap_or_default();
+            for t in types {
+                if !seen.contains(&t) {
+                    seen.push(t);
+                }
+            }
+        }
+    }
+    if !seen.is_empty() {
+        return format!(
+            "no matching attestations with type {}, checked the following predicateTypes: {:?}",
+            wanted.predicate_type,
+            seen.join(",")
+        );
+    }
+    if errors.iter().all(|e| e.contains(NOT_FOUND)) {
+        return failed("no matching attestations: ");
+    }
+    let reasons: Vec<&str> = errors
+        .iter()
+        .filter_map(|e| e.split_once(NONE_VERIFIES).map(|(_, r)| r))
+        .collect();
+    if !reasons.is_empty() {
+        return failed(&format!(
+            "no matching attestations: {}",
+            reasons.join("\n ")
+        ));
+    }
+    let missing = errors.iter().any(|e| {
+        e.contains("unknown operation")
+            || e.contains("unknown namespace")
+            || e.contains("has not been granted")
+    });
+    if missing {
+        return failed(&format!(
+            "the host does not provide the oci/v2/verify_attestations capability ({})",
+            errors.join("; ")
+        ));
+    }
+    failed(&errors.join("; "))
+}
+
+/// At least one statement must pass the attestation's policy; the first failure is reported.
+fn satisfied(wanted: &CompiledAttestation, statements: &[Value]) -> Result<(), String> {
+    let Some(policy) = &wanted.policy else {
+        return Ok(());
+    };
+    let mut first_error = None;
+    for statement in statements {
+        let document = policy_input(statement);
+        let result = match policy {
+            AttestationPolicy::Cue(program) => program
+                .evaluate(&document)
+                .map_err(|e| crate::policy_eval::cue_failure(&wanted.name, &e)),
+        };
+        match result {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    Err(first_error.unwrap_or_default())
+}
+
+/// The in-toto Statement as cosign hands it to policies: its four fields, nothing else.
+fn policy_input(statement: &Value) -> Value {
+    let field = |k: &str| statement.get(k).cloned().unwrap_or(Value::Null);
+    json!({
+        "_type": field("_type"),
+        "predicateType": field("predicateType"),
+        "subject": field("subject"),
+        "predicate": field("predicate"),
+    })
+}
