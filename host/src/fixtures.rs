@@ -1,7 +1,7 @@
-//! Test fixtures: `cip-host keygen`, `cip-host testca`, `cip-host sign`.
+//! Test fixtures: `cip-host keygen`, `cip-host testca`, `cip-host sign`, `cip-host attest`.
 //!
 //! They write keys, a test certificate authority with a test transparency-log key and the
-//! matching ClientTrustConfig, and push signatures in cosign's layout. This is the signing
+//! matching ClientTrustConfig, and push signatures and attestations in cosign's layout. This is the signing
 //! side only: verification is always the `sigstore` crate's ([`crate::capabilities`]).
 
 use std::collections::BTreeMap;
@@ -244,22 +244,68 @@ fn leaf_certificate(keyless: &Keyless, leaf_key: &SigningKey) -> Result<(String,
     Ok((leaf.pem(), ca_pem))
 }
 
-/// `cip-host sign`: pushes one more signature layer to `<repo>:sha256-<hex>.sig`. Returns
-/// the signature manifest's URL.
-pub fn sign(opts: &SignOptions, handle: tokio::runtime::Handle) -> Result<String> {
-    let sources = match &opts.sources_path {
+/// The registry, the image reference and its digest (`sha256:...`), resolving a tag.
+fn resolve(
+    sources_path: Option<&Path>,
+    image: &str,
+    handle: tokio::runtime::Handle,
+) -> Result<(Registry, Reference, String)> {
+    let sources = match sources_path {
         Some(path) => Sources::load(path)?,
         None => Sources::default(),
     };
     let registry = Registry::new(&sources, handle);
-    let reference: Reference = opts
-        .image
+    let reference: Reference = image
         .parse()
-        .map_err(|e| anyhow!("invalid image reference {:?}: {e}", opts.image))?;
+        .map_err(|e| anyhow!("invalid image reference {image:?}: {e}"))?;
     let digest = match reference.digest() {
         Some(d) => d.to_string(),
         None => registry.digest_of(&reference).map_err(|e| anyhow!(e))?,
     };
+    Ok((registry, reference, digest))
+}
+
+/// Keyless signing of `data`: a fresh key, its leaf certificate from the test CA, and a
+/// Rekor bundle signed with the test log key whose entry is `body(signature, leaf PEM)`.
+/// Returns the signature and the annotations `certificate`, `chain` and `bundle`.
+fn keyless_sign(
+    keyless: &Keyless,
+    data: &[u8],
+    body: impl FnOnce(&[u8], &str) -> Result<serde_json::Value>,
+) -> Result<(Vec<u8>, BTreeMap<String, String>)> {
+    let leaf_key = new_key();
+    let signature = sign_bytes(&leaf_key, data);
+    let (leaf_pem, ca_pem) = leaf_certificate(keyless, &leaf_key)?;
+    let rekor_key = load_key(&keyless.rekor_key)?;
+    let body = body(&signature, &leaf_pem)?;
+    let integrated_time = now().unix_timestamp() + keyless.integrated_time;
+    let bundle_payload = BundlePayload {
+        body: b64(&serde_json::to_vec(&body)?),
+        integrated_time,
+        log_index: integrated_time % 1_000_000,
+        log_id: hex::encode(sha2::Sha256::digest(public_der(&rekor_key)?)),
+    };
+    let canonical = serde_json_canonicalizer::to_vec(&bundle_payload)
+        .map_err(|e| anyhow!("cannot canonicalise the bundle: {e}"))?;
+    let set = sign_bytes(&rekor_key, &canonical);
+    let bundle = serde_json::json!({
+        "SignedEntryTimestamp": b64(&set),
+        "Payload": bundle_payload,
+    });
+    let mut annotations = BTreeMap::new();
+    annotations.insert(CERTIFICATE_ANNOTATION.to_string(), leaf_pem);
+    annotations.insert(CHAIN_ANNOTATION.to_string(), ca_pem);
+    annotations.insert(
+        BUNDLE_ANNOTATION.to_string(),
+        serde_json::to_string(&bundle)?,
+    );
+    Ok((signature, annotations))
+}
+
+/// `cip-host sign`: pushes one more signature layer to `<repo>:sha256-<hex>.sig`. Returns
+/// the signature manifest's URL.
+pub fn sign(opts: &SignOptions, handle: tokio::runtime::Handle) -> Result<String> {
+    let (registry, reference, digest) = resolve(opts.sources_path.as_deref(), &opts.image, handle)?;
     let repo = format!("{}/{}", reference.registry(), reference.repository());
 
     let optional: Option<BTreeMap<&str, &str>> = (!opts.annotations.is_empty()).then(|| {
@@ -287,55 +333,54 @@ pub fn sign(opts: &SignOptions, handle: tokio::runtime::Handle) -> Result<String
             );
         }
         Signer::Keyless(keyless) => {
-            let leaf_key = new_key();
-            let signature = sign_bytes(&leaf_key, &payload);
-            let (leaf_pem, ca_pem) = leaf_certificate(keyless, &leaf_key)?;
-            let rekor_key = load_key(&keyless.rekor_key)?;
-            let body = serde_json::json!({
-                "apiVersion": "0.0.1",
-                "kind": "hashedrekord",
-                "spec": {
-                    "data": {"hash": {"algorithm": "sha256", "value": hex::encode(sha2::Sha256::digest(&payload))}},
-                    "signature": {"content": b64(&signature), "publicKey": {"content": b64(leaf_pem.as_bytes())}}
-                }
-            });
-            let integrated_time = now().unix_timestamp() + keyless.integrated_time;
-            let bundle_payload = BundlePayload {
-                body: b64(&serde_json::to_vec(&body)?),
-                integrated_time,
-                log_index: integrated_time % 1_000_000,
-                log_id: hex::encode(sha2::Sha256::digest(public_der(&rekor_key)?)),
-            };
-            let canonical = serde_json_canonicalizer::to_vec(&bundle_payload)
-                .map_err(|e| anyhow!("cannot canonicalise the bundle: {e}"))?;
-            let set = sign_bytes(&rekor_key, &canonical);
-            let bundle = serde_json::json!({
-                "SignedEntryTimestamp": b64(&set),
-                "Payload": bundle_payload,
-            });
+            let (signature, keyless_annotations) = keyless_sign(
+                keyless,
+                &payload,
+                |signature, leaf_pem| {
+                    Ok(serde_json::json!({
+                        "apiVersion": "0.0.1",
+                        "kind": "hashedrekord",
+                        "spec": {
+                            "data": {"hash": {"algorithm": "sha256", "value": hex::encode(sha2::Sha256::digest(&payload))}},
+                            "signature": {"content": b64(signature), "publicKey": {"content": b64(leaf_pem.as_bytes())}}
+                        }
+                    }))
+                },
+            )?;
             annotations.insert(SIGNATURE_ANNOTATION.to_string(), b64(&signature));
-            annotations.insert(CERTIFICATE_ANNOTATION.to_string(), leaf_pem);
-            annotations.insert(CHAIN_ANNOTATION.to_string(), ca_pem);
-            annotations.insert(
-                BUNDLE_ANNOTATION.to_string(),
-                serde_json::to_string(&bundle)?,
-            );
+            annotations.extend(keyless_annotations);
         }
     }
+    append_layer(
+        &registry,
+        &reference,
+        &digest,
+        "sig",
+        oci_client::client::ImageLayer::new(
+            payload,
+            SIMPLE_SIGNING_MEDIA_TYPE.to_string(),
+            Some(annotations),
+        ),
+    )
+}
 
-    // append to the existing signature manifest, as cosign does
-    let sig_ref = Reference::with_tag(
-        reference.registry().to_string(),
-        reference.repository().to_string(),
-        format!("{}.sig", digest.replace(':', "-")),
-    );
+/// Appends `layer` to the cosign manifest `<repo>:sha256-<hex>.<suffix>` (creating it), as
+/// cosign does; returns the manifest's URL.
+fn append_layer(
+    registry: &Registry,
+    reference: &Reference,
+    digest: &str,
+    suffix: &str,
+    layer: oci_client::client::ImageLayer,
+) -> Result<String> {
+    let tag = crate::capabilities::oci::cosign_tag(reference, digest, suffix);
     let mut layers = Vec::new();
     if let Some(existing) = registry
-        .signature_manifest(&reference, &digest)
+        .cosign_manifest(reference, digest, suffix)
         .map_err(|e| anyhow!(e))?
     {
         let blobs = registry
-            .pull_layers(&sig_ref, &existing)
+            .pull_layers(&tag, &existing)
             .map_err(|e| anyhow!(e))?;
         for (descriptor, data) in existing.layers.iter().zip(blobs) {
             layers.push(oci_client::client::ImageLayer::new(
@@ -345,11 +390,7 @@ pub fn sign(opts: &SignOptions, handle: tokio::runtime::Handle) -> Result<String
             ));
         }
     }
-    layers.push(oci_client::client::ImageLayer::new(
-        payload,
-        SIMPLE_SIGNING_MEDIA_TYPE.to_string(),
-        Some(annotations),
-    ));
+    layers.push(layer);
     let diff_ids: Vec<String> = layers
         .iter()
         .map(|l| format!("sha256:{}", hex::encode(sha2::Sha256::digest(&l.data))))
@@ -368,22 +409,143 @@ pub fn sign(opts: &SignOptions, handle: tokio::runtime::Handle) -> Result<String
         None,
     );
     if layers.len() > 1000 {
-        bail!("the signature manifest {sig_ref} has too many layers");
+        bail!("the manifest {tag} has too many layers");
     }
     let mut manifest = oci_client::manifest::OciImageManifest::build(&layers, &config, None);
     manifest.media_type = Some(oci_client::manifest::OCI_IMAGE_MEDIA_TYPE.to_string());
     crate::debug(&format!(
-        "signature manifest: {}",
+        "{suffix} manifest: {}",
         serde_json::to_string(&manifest)?
     ));
     registry
-        .push(&sig_ref, &layers, &config, &manifest)
-        .map_err(|e| anyhow!("cannot push the signature {sig_ref}: {e}"))
+        .push(&tag, &layers, &config, &manifest)
+        .map_err(|e| anyhow!("cannot push {tag}: {e}"))
+}
+
+/// cosign's `--type` short names for predicate types; anything else is the URI itself.
+pub fn predicate_type_uri(name: &str) -> &str {
+    match name {
+        "custom" => "https://cosign.sigstore.dev/attestation/v1",
+        "slsaprovenance" | "slsaprovenance02" => "https://slsa.dev/provenance/v0.2",
+        "slsaprovenance1" => "https://slsa.dev/provenance/v1",
+        "spdx" | "spdxjson" => "https://spdx.dev/Document",
+        "cyclonedx" => "https://cyclonedx.org/bom",
+        "link" => "https://in-toto.io/Link/v1",
+        "vuln" => "https://cosign.sigstore.dev/attestation/vuln/v1",
+        "openvex" => "https://openvex.dev/ns",
+        other => other,
+    }
+}
+
+pub struct AttestOptions {
+    pub sources_path: Option<PathBuf>,
+    pub signer: Signer,
+    /// A JSON file: the statement's predicate.
+    pub predicate: PathBuf,
+    /// A URI or one of cosign's short names.
+    pub predicate_type: String,
+    /// `sha256:<hex>` written as the statement's subject instead of the image's digest.
+    pub subject_digest: Option<String>,
+    pub image: String,
+}
+
+/// `cip-host attest`: pushes one more attestation layer (a DSSE envelope over an in-toto
+/// statement) to `<repo>:sha256-<hex>.att`. Returns the attestation manifest's URL.
+pub fn attest(opts: &AttestOptions, handle: tokio::runtime::Handle) -> Result<String> {
+    use crate::capabilities::attestations::{
+        pae, Envelope, EnvelopeSignature, DSSE_MEDIA_TYPE, IN_TOTO_PAYLOAD_TYPE,
+        PREDICATE_TYPE_ANNOTATION,
+    };
+    let predicate: serde_json::Value = serde_json::from_str(&read_text(&opts.predicate)?)
+        .with_context(|| format!("{} is not JSON", opts.predicate.display()))?;
+    let (registry, reference, digest) = resolve(opts.sources_path.as_deref(), &opts.image, handle)?;
+    let subject = opts.subject_digest.as_deref().unwrap_or(&digest);
+    let Some(subject_hex) = subject.strip_prefix("sha256:") else {
+        bail!("the subject digest {subject:?} is not sha256:<hex>");
+    };
+    let predicate_type = predicate_type_uri(&opts.predicate_type);
+    let statement = serde_json::to_vec(&serde_json::json!({
+        "_type": "https://in-toto.io/Statement/v0.1",
+        "predicateType": predicate_type,
+        "subject": [{
+            "name": format!("{}/{}", reference.registry(), reference.repository()),
+            "digest": {"sha256": subject_hex}
+        }],
+        "predicate": predicate
+    }))?;
+    let to_sign = pae(IN_TOTO_PAYLOAD_TYPE, &statement);
+    let envelope = |signature: &[u8]| -> Result<Vec<u8>> {
+        Ok(serde_json::to_vec(&Envelope {
+            payload_type: IN_TOTO_PAYLOAD_TYPE.to_string(),
+            payload: b64(&statement),
+            signatures: vec![EnvelopeSignature {
+                keyid: String::new(),
+                sig: b64(signature),
+            }],
+        })?)
+    };
+    let mut annotations = BTreeMap::new();
+    annotations.insert(
+        PREDICATE_TYPE_ANNOTATION.to_string(),
+        predicate_type.to_string(),
+    );
+    let blob = match &opts.signer {
+        Signer::Key(path) => envelope(&sign_bytes(&load_key(path)?, &to_sign))?,
+        Signer::Keyless(keyless) => {
+            // cosign's Rekor entry for an attestation: intoto 0.0.1 (hashes of the envelope
+            // and of the statement, and the signing certificate)
+            let (signature, keyless_annotations) = keyless_sign(
+                keyless,
+                &to_sign,
+                |signature, leaf_pem| {
+                    let blob = envelope(signature)?;
+                    Ok(serde_json::json!({
+                        "apiVersion": "0.0.1",
+                        "kind": "intoto",
+                        "spec": {
+                            "content": {
+                                "hash": {"algorithm": "sha256", "value": hex::encode(sha2::Sha256::digest(&blob))},
+                                "payloadHash": {"algorithm": "sha256", "value": hex::encode(sha2::Sha256::digest(&statement))}
+                            },
+                            "publicKey": b64(leaf_pem.as_bytes())
+                        }
+                    }))
+                },
+            )?;
+            annotations.extend(keyless_annotations);
+            envelope(&signature)?
+        }
+    };
+    append_layer(
+        &registry,
+        &reference,
+        &digest,
+        "att",
+        oci_client::client::ImageLayer::new(blob, DSSE_MEDIA_TYPE.to_string(), Some(annotations)),
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn predicate_type_names() {
+        for (name, uri) in [
+            ("custom", "https://cosign.sigstore.dev/attestation/v1"),
+            ("slsaprovenance", "https://slsa.dev/provenance/v0.2"),
+            ("slsaprovenance1", "https://slsa.dev/provenance/v1"),
+            ("spdx", "https://spdx.dev/Document"),
+            ("spdxjson", "https://spdx.dev/Document"),
+            ("cyclonedx", "https://cyclonedx.org/bom"),
+            ("link", "https://in-toto.io/Link/v1"),
+            ("vuln", "https://cosign.sigstore.dev/attestation/vuln/v1"),
+            ("openvex", "https://openvex.dev/ns"),
+            ("https://example.com/p/v1", "https://example.com/p/v1"),
+        ] {
+            assert_eq!(predicate_type_uri(name), uri, "{name}");
+        }
+    }
 
     #[test]
     fn utf8_string_der() {

@@ -32,6 +32,9 @@ enum Command {
     Testca(TestcaArgs),
     /// Test fixture: push a cosign signature (key or keyless with the test CA) for an image.
     Sign(SignArgs),
+    /// Test fixture: push a cosign attestation (an in-toto statement in a DSSE envelope, key
+    /// or keyless with the test CA) for an image.
+    Attest(AttestArgs),
 }
 
 #[derive(Args)]
@@ -91,8 +94,118 @@ struct SignArgs {
     image: String,
 }
 
+#[derive(Args)]
+#[command(group(ArgGroup::new("signer").required(true).args(["key", "ca_key"])))]
+struct AttestArgs {
+    /// sources.yml (`insecure_sources`).
+    #[arg(long)]
+    sources_path: Option<PathBuf>,
+    /// PEM private key (PKCS#8 or SEC1, unencrypted, P-256).
+    #[arg(long)]
+    key: Option<PathBuf>,
+    /// Keyless: the test CA's private key.
+    #[arg(long, requires_all = ["ca_cert", "rekor_key", "identity", "issuer"])]
+    ca_key: Option<PathBuf>,
+    /// Keyless: the test CA's certificate.
+    #[arg(long)]
+    ca_cert: Option<PathBuf>,
+    /// Keyless: the test transparency-log private key.
+    #[arg(long)]
+    rekor_key: Option<PathBuf>,
+    /// Keyless: the certificate's subject (an email, or a URI).
+    #[arg(long)]
+    identity: Option<String>,
+    /// Keyless: the OIDC issuer written in the certificate.
+    #[arg(long)]
+    issuer: Option<String>,
+    /// Keyless: leaf notBefore, seconds from now.
+    #[arg(long, default_value_t = -60, allow_negative_numbers = true)]
+    not_before: i64,
+    /// Keyless: leaf notAfter, seconds from now.
+    #[arg(long, default_value_t = 600, allow_negative_numbers = true)]
+    not_after: i64,
+    /// Keyless: the Rekor bundle's integratedTime, seconds from now.
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    integrated_time: i64,
+    /// JSON file: the statement's predicate.
+    #[arg(long)]
+    predicate: PathBuf,
+    /// Predicate type: a URI, or one of cosign's names (custom, slsaprovenance,
+    /// slsaprovenance1, spdx, spdxjson, cyclonedx, link, vuln, openvex).
+    #[arg(long = "type", default_value = "custom")]
+    predicate_type: String,
+    /// `sha256:<hex>` to write as the statement's subject instead of the image's digest.
+    #[arg(long)]
+    subject_digest: Option<String>,
+    /// `repo@sha256:...` or `repo:tag`.
+    image: String,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn signer(
+    key: Option<PathBuf>,
+    ca_key: Option<PathBuf>,
+    ca_cert: Option<PathBuf>,
+    rekor_key: Option<PathBuf>,
+    identity: Option<String>,
+    issuer: Option<String>,
+    (not_before, not_after, integrated_time): (i64, i64, i64),
+) -> Result<cip_host::fixtures::Signer> {
+    use cip_host::fixtures::{Keyless, Signer};
+    Ok(match (key, ca_key) {
+        (Some(key), None) => Signer::Key(key),
+        (None, Some(ca_key)) => {
+            let missing = |what: &str| anyhow::anyhow!("keyless signing needs {what}");
+            Signer::Keyless(Keyless {
+                ca_key,
+                ca_cert: ca_cert.ok_or_else(|| missing("--ca-cert"))?,
+                rekor_key: rekor_key.ok_or_else(|| missing("--rekor-key"))?,
+                identity: identity.ok_or_else(|| missing("--identity"))?,
+                issuer: issuer.ok_or_else(|| missing("--issuer"))?,
+                not_before,
+                not_after,
+                integrated_time,
+            })
+        }
+        _ => bail!("give either --key or --ca-key (keyless)"),
+    })
+}
+
+fn fixture_runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?)
+}
+
+fn attest(args: AttestArgs) -> Result<()> {
+    let signer = signer(
+        args.key,
+        args.ca_key,
+        args.ca_cert,
+        args.rekor_key,
+        args.identity,
+        args.issuer,
+        (args.not_before, args.not_after, args.integrated_time),
+    )?;
+    let runtime = fixture_runtime()?;
+    let url = cip_host::fixtures::attest(
+        &cip_host::fixtures::AttestOptions {
+            sources_path: args.sources_path,
+            signer,
+            predicate: args.predicate,
+            predicate_type: args.predicate_type,
+            subject_digest: args.subject_digest,
+            image: args.image,
+        },
+        runtime.handle().clone(),
+    )?;
+    println!("{url}");
+    Ok(())
+}
+
 fn sign(args: SignArgs) -> Result<()> {
-    use cip_host::fixtures::{Keyless, SignOptions, Signer};
+    use cip_host::fixtures::SignOptions;
     let annotations = args
         .annotations
         .iter()
@@ -101,27 +214,16 @@ fn sign(args: SignArgs) -> Result<()> {
             None => bail!("annotation {a:?} is not KEY=VALUE"),
         })
         .collect::<Result<Vec<_>>>()?;
-    let signer = match (args.key, args.ca_key) {
-        (Some(key), None) => Signer::Key(key),
-        (None, Some(ca_key)) => {
-            let missing = |what: &str| anyhow::anyhow!("keyless signing needs {what}");
-            Signer::Keyless(Keyless {
-                ca_key,
-                ca_cert: args.ca_cert.ok_or_else(|| missing("--ca-cert"))?,
-                rekor_key: args.rekor_key.ok_or_else(|| missing("--rekor-key"))?,
-                identity: args.identity.ok_or_else(|| missing("--identity"))?,
-                issuer: args.issuer.ok_or_else(|| missing("--issuer"))?,
-                not_before: args.not_before,
-                not_after: args.not_after,
-                integrated_time: args.integrated_time,
-            })
-        }
-        _ => bail!("give either --key or --ca-key (keyless)"),
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()?;
+    let signer = signer(
+        args.key,
+        args.ca_key,
+        args.ca_cert,
+        args.rekor_key,
+        args.identity,
+        args.issuer,
+        (args.not_before, args.not_after, args.integrated_time),
+    )?;
+    let runtime = fixture_runtime()?;
     let url = cip_host::fixtures::sign(
         &SignOptions {
             sources_path: args.sources_path,
@@ -233,6 +335,7 @@ fn main() -> ExitCode {
         Command::Keygen(args) => cip_host::fixtures::keygen(&args.out, &args.name).map(|_| ()),
         Command::Testca(args) => cip_host::fixtures::testca(&args.out),
         Command::Sign(args) => sign(args),
+        Command::Attest(args) => attest(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,9 +1,10 @@
 //! The live backend: answers requests from real registries, verifies signatures with the
-//! `sigstore` crate and certificates with rustls-webpki.
+//! `sigstore` crate, attestations with its key type plus rustls-webpki and x509-parser
+//! ([`super::attestations`]), and certificates with rustls-webpki.
 
 use super::oci::Registry;
 use super::signatures::Verifier;
-use super::{crypto, Backend, HostRequest};
+use super::{attestations, crypto, Backend, HostRequest};
 
 pub struct Live {
     registry: Registry,
@@ -32,9 +33,16 @@ impl Backend for Live {
             HostRequest::CryptoIsCertificateTrusted { request } => {
                 crypto::is_certificate_trusted(request)
             }
-            HostRequest::SigstoreAttestationsVerify { .. } => Err(
-                "cip-host cannot serve oci/v2/verify_attestations live yet (only in replay)"
-                    .to_string(),
+            HostRequest::SigstoreAttestationsVerify {
+                image,
+                predicate_type,
+                verifier,
+            } => attestations::verify_attestations(
+                &self.registry,
+                self.verifier.trust(),
+                image,
+                predicate_type,
+                verifier,
             ),
         }
     }

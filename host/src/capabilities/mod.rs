@@ -6,6 +6,7 @@
 //! or a recorder wrapping the live one ([`replay`]). One file per namespace decodes its own
 //! operations: [`oci`], [`crypto`].
 
+pub mod attestations;
 pub mod crypto;
 pub mod live;
 pub mod oci;

@@ -200,6 +200,54 @@ fn is_not_found(err: &oci_client::errors::OciDistributionError) -> bool {
     }
 }
 
+/// `<repo>:sha256-<hex>.<suffix>`, cosign's tag for the signatures or attestations of
+/// `digest`.
+pub fn cosign_tag(reference: &Reference, digest: &str, suffix: &str) -> Reference {
+    Reference::with_tag(
+        reference.registry().to_string(),
+        reference.repository().to_string(),
+        format!("{}.{suffix}", digest.replace(':', "-")),
+    )
+}
+
+/// An in-memory sink that fails once more than `max` bytes are written.
+struct BoundedWriter {
+    data: Vec<u8>,
+    max: usize,
+}
+
+impl tokio::io::AsyncWrite for BoundedWriter {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        if this.data.len().saturating_add(buf.len()) > this.max {
+            return std::task::Poll::Ready(Err(std::io::Error::other(format!(
+                "the blob is larger than {} bytes",
+                this.max
+            ))));
+        }
+        this.data.extend_from_slice(buf);
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
 fn reason(err: oci_client::errors::OciDistributionError) -> String {
     super::error_chain(&err)
 }
@@ -245,25 +293,110 @@ impl Registry {
         reference: &Reference,
         digest: &str,
     ) -> Result<Option<manifest::OciImageManifest>, String> {
-        let sig = Reference::with_tag(
-            reference.registry().to_string(),
-            reference.repository().to_string(),
-            format!("{}.sig", digest.replace(':', "-")),
-        );
+        self.cosign_manifest(reference, digest, "sig")
+    }
+
+    /// The cosign manifest `<repo>:sha256-<hex>.<suffix>` (`sig`, `att`) of `digest`; `None`
+    /// when the tag does not exist.
+    pub fn cosign_manifest(
+        &self,
+        reference: &Reference,
+        digest: &str,
+        suffix: &str,
+    ) -> Result<Option<manifest::OciImageManifest>, String> {
+        let tag = cosign_tag(reference, digest, suffix);
+        let what = if suffix == "att" {
+            "attestation"
+        } else {
+            "signature"
+        };
         match self
             .handle
-            .block_on(self.client.pull_manifest(&sig, &RegistryAuth::Anonymous))
+            .block_on(self.client.pull_manifest(&tag, &RegistryAuth::Anonymous))
         {
             Ok((manifest::OciManifest::Image(m), _)) => Ok(Some(m)),
             Ok((manifest::OciManifest::ImageIndex(_), _)) => Err(format!(
-                "the signature manifest {sig} is an image index, not a cosign signature manifest"
+                "the {what} manifest {tag} is an image index, not a cosign {what} manifest"
             )),
             Err(e) if is_not_found(&e) => Ok(None),
             Err(e) => Err(format!(
-                "cannot read the signature manifest {sig}: {}",
+                "cannot read the {what} manifest {tag}: {}",
                 reason(e)
             )),
         }
+    }
+
+    /// Like [`Registry::cosign_manifest`], for data from an untrusted registry: the manifest
+    /// is refused when larger than `max_bytes` (checked once received: oci-client reads the
+    /// body whole).
+    pub fn cosign_manifest_bounded(
+        &self,
+        reference: &Reference,
+        digest: &str,
+        suffix: &str,
+        max_bytes: usize,
+    ) -> Result<Option<manifest::OciImageManifest>, String> {
+        let tag = cosign_tag(reference, digest, suffix);
+        match self.handle.block_on(self.client.pull_manifest_raw(
+            &tag,
+            &RegistryAuth::Anonymous,
+            &[
+                manifest::OCI_IMAGE_MEDIA_TYPE,
+                manifest::IMAGE_MANIFEST_MEDIA_TYPE,
+            ],
+        )) {
+            Ok((body, _)) => {
+                if body.len() > max_bytes {
+                    return Err(format!(
+                        "the manifest {tag} is {} bytes, more than the limit of {max_bytes}",
+                        body.len()
+                    ));
+                }
+                serde_json::from_slice::<manifest::OciImageManifest>(&body)
+                    .map(Some)
+                    .map_err(|e| format!("the manifest {tag} is not an OCI image manifest: {e}"))
+            }
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(format!("cannot read the manifest {tag}: {}", reason(e))),
+        }
+    }
+
+    /// One blob of `reference`'s repository, at most `max_bytes` long (the download stops
+    /// there), whose sha256 must be the descriptor's digest.
+    pub fn pull_blob_bounded(
+        &self,
+        reference: &Reference,
+        descriptor: &manifest::OciDescriptor,
+        max_bytes: usize,
+    ) -> Result<Vec<u8>, String> {
+        use sha2::Digest as _;
+        let Some(want) = descriptor.digest.strip_prefix("sha256:") else {
+            return Err(format!(
+                "the blob digest {:?} is not a sha256 digest",
+                descriptor.digest
+            ));
+        };
+        if usize::try_from(descriptor.size).map_or(true, |size| size > max_bytes) {
+            return Err(format!(
+                "the blob {} is {} bytes, more than the limit of {max_bytes}",
+                descriptor.digest, descriptor.size
+            ));
+        }
+        let mut out = BoundedWriter {
+            data: Vec::new(),
+            max: max_bytes,
+        };
+        self.handle
+            .block_on(self.client.pull_blob(reference, descriptor, &mut out))
+            .map_err(|e| format!("cannot read the blob {}: {}", descriptor.digest, reason(e)))?;
+        let got = hex::encode(sha2::Sha256::digest(&out.data));
+        if got != want {
+            return Err(format!(
+                "the blob {} has the digest sha256:{got}",
+                descriptor.digest
+            ));
+        }
+        Ok(out.data)
     }
 
     /// Pushes an image manifest with its layer and config blobs to `reference` (test

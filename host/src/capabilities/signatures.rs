@@ -32,7 +32,7 @@ use super::{HostRequest, KeylessInfo, KeylessPrefixInfo};
 pub const CERT_ANNOTATION: &str = "dev.sigstore.cosign/certificate";
 pub const BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
 pub const GITHUB_ACTIONS_ISSUER: &str = "https://token.actions.githubusercontent.com";
-const NO_TRUST_ROOT: &str = "no sigstore trust root is configured (--sigstore-trust-config): keyless signatures and Rekor bundles cannot be verified";
+pub(crate) const NO_TRUST_ROOT: &str = "no sigstore trust root is configured (--sigstore-trust-config): keyless signatures and Rekor bundles cannot be verified";
 
 /// The trust root read from a ClientTrustConfig (or a bare TrustedRoot) JSON file.
 #[derive(Debug, Default, Clone)]
@@ -196,6 +196,11 @@ impl Verifier {
             trust,
             handle,
         })
+    }
+
+    /// The trust root given with `--sigstore-trust-config`, if any.
+    pub fn trust(&self) -> Option<&TrustRoot> {
+        self.trust.as_ref()
     }
 
     fn has_log_keys(&self) -> bool {
