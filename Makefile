@@ -49,9 +49,13 @@ test: fmt lint unit-tests
 check: test cue-agreement e2e-tests
 
 bench: annotated-policy.wasm
-	$(CIP_HOST) bench --request-path test_data/requests/pod-netshoot.json \
-		--settings-path test_data/settings/static-allow-list.yaml \
-		--replay-host-capabilities-interactions test_data/sessions/pod-netshoot.yml \
+	$(CIP_HOST) bench --request-path test_data/bench/pod-3-containers.json \
+		--settings-path test_data/bench/5-static-cips.yaml \
+		--replay-host-capabilities-interactions test_data/bench/pod-3-containers.session.yml \
+		annotated-policy.wasm
+	$(CIP_HOST) bench --iterations 500 --request-path test_data/bench/deployment-20-containers.json \
+		--settings-path test_data/bench/50-cips.yaml \
+		--replay-host-capabilities-interactions test_data/bench/deployment-20-containers.session.yml \
 		annotated-policy.wasm
 
 clean:

@@ -38,6 +38,31 @@ setup_file() {
   "$FIXTURES" sign --sources-path "$WORK/sources.yml" --ca-key "$WORK/rogue-ca/ca.key" --ca-cert "$WORK/rogue-ca/ca.pem" \
     --rekor-key "$WORK/ca/rekor.key" --identity "https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1" \
     --issuer "https://token.actions.githubusercontent.com" "$REGISTRY/signed/rogue@$ROGUE_DIGEST" >/dev/null
+  # Attestation fixtures: the seed's CycloneDX SBOMs (made by syft, made by trivy) attested
+  # keylessly, a custom predicate and an SPDX document attested with the key, one attested with
+  # the other key, one without attestations.
+  printf '{"bomFormat":"CycloneDX","specVersion":"1.4","metadata":{"tools":[{"vendor":"anchore","name":"syft","version":"0.60.3"}]},"components":[]}' >"$WORK/syft.json"
+  printf '{"bomFormat":"CycloneDX","specVersion":"1.4","metadata":{"tools":[{"vendor":"aquasecurity","name":"trivy","version":"0.38.0"}]},"components":[]}' >"$WORK/trivy.json"
+  printf '{"Data":"foobar e2e test","Timestamp":"2026-11-25T10:00:00Z"}' >"$WORK/custom.json"
+  printf '{"spdxVersion":"SPDX-2.3","name":"app","packages":[]}' >"$WORK/spdx.json"
+  SYFT_DIGEST=$(push_image "$WORK" sbom/syft:v1 "syft sbom")
+  TRIVY_DIGEST=$(push_image "$WORK" sbom/trivy:v1 "trivy sbom")
+  CUSTOM_DIGEST=$(push_image "$WORK" att/custom:v1 "custom")
+  SPDX_DIGEST=$(push_image "$WORK" att/spdx:v1 "spdx")
+  OTHERKEY_DIGEST=$(push_image "$WORK" att/otherkey:v1 "otherkey")
+  NONE_DIGEST=$(push_image "$WORK" att/none:v1 "none")
+  export SYFT_DIGEST TRIVY_DIGEST CUSTOM_DIGEST SPDX_DIGEST OTHERKEY_DIGEST NONE_DIGEST
+  for pair in "syft:$SYFT_DIGEST" "trivy:$TRIVY_DIGEST"; do
+    "$FIXTURES" attest --sources-path "$WORK/sources.yml" --ca-key "$WORK/ca/ca.key" --ca-cert "$WORK/ca/ca.pem" \
+      --rekor-key "$WORK/ca/rekor.key" --identity "user@example.com" --issuer "https://accounts.google.com" \
+      --predicate "$WORK/${pair%%:*}.json" --type cyclonedx "$REGISTRY/sbom/${pair%%:*}@${pair#*:}" >/dev/null
+  done
+  "$FIXTURES" attest --sources-path "$WORK/sources.yml" --key "$WORK/keys/cosign.key" --predicate "$WORK/custom.json" \
+    --type custom "$REGISTRY/att/custom@$CUSTOM_DIGEST" >/dev/null
+  "$FIXTURES" attest --sources-path "$WORK/sources.yml" --key "$WORK/keys/cosign.key" --predicate "$WORK/spdx.json" \
+    --type spdxjson "$REGISTRY/att/spdx@$SPDX_DIGEST" >/dev/null
+  "$FIXTURES" attest --sources-path "$WORK/sources.yml" --key "$WORK/keys/other.key" --predicate "$WORK/custom.json" \
+    --type custom "$REGISTRY/att/otherkey@$OTHERKEY_DIGEST" >/dev/null
   cat >"$WORK/allow-list.yaml" <<YAML
 policies:
   - apiVersion: policy.sigstore.dev/v1beta1
@@ -338,4 +363,148 @@ YAML
   [ "$(jq -r .allowed <<<"$output")" = "true" ]
   [[ "$(jq -r '.warnings[0]' <<<"$output")" == "failed policy: signed-by-key: spec.containers[0].image
 $REGISTRY/signed/keyed:v1@$KEYED_DIGEST signature key validation failed for authority authority-0 for $REGISTRY/signed/keyed@$KEYED_DIGEST: no matching signatures: "* ]]
+}
+
+# --- Attestations with CUE --------------------------------------------------------------------
+
+# The seed's policy, globs rewritten to the test registry.
+seed_sbom_policy() {
+  cat >"$1" <<YAML
+policies:
+  - apiVersion: policy.sigstore.dev/v1beta1
+    kind: ClusterImagePolicy
+    metadata:
+      name: image-policy
+    spec:
+      images:
+        - glob: "$REGISTRY/sbom/**"
+      authorities:
+        - keyless:
+            identities:
+              - issuer: https://accounts.google.com
+                subject: user@example.com
+          attestations:
+            - name: must-have-cyclonedx
+              predicateType: "https://cyclonedx.org/bom"
+              policy:
+                type: cue
+                data: |
+                  predicateType: "https://cyclonedx.org/bom"
+                  predicate: {
+                      specVersion: "1.4"
+                      metadata: {
+                          tools: [
+                              {
+                                  name: "trivy"
+                              }
+                          ]
+                      }
+                  }
+YAML
+}
+
+# key_attestation_policy FILE NAME GLOB TYPE [CUE]: a key authority requiring one attestation.
+key_attestation_policy() {
+  {
+    printf '  - name: %s\n    spec:\n      images: [{glob: "%s"}]\n      authorities:\n        - key:\n            data: |\n' "$2" "$3"
+    sed 's/^/              /' "$WORK/keys/cosign.pub"
+    printf '          attestations:\n            - name: %s-attestation\n              predicateType: "%s"\n' "$2" "$4"
+    if [ -n "${5:-}" ]; then
+      printf '              policy:\n                type: cue\n                data: |\n'
+      printf '%s\n' "$5" | sed 's/^/                  /'
+    fi
+  } >>"$1"
+}
+
+@test "attestations: the seed's SBOM made by syft is denied with the seed's CUE message" {
+  seed_sbom_policy "$BATS_TEST_TMPDIR/sbom.yaml"
+  keyless_run "$(pod_request "$REGISTRY/sbom/syft:v1")" "$BATS_TEST_TMPDIR/sbom.yaml"
+  [ "$(jq -r .allowed <<<"$output")" = "false" ]
+  [ "$(jq -r .status.message <<<"$output")" = "validation failed: failed policy: image-policy: spec.containers[0].image
+$REGISTRY/sbom/syft:v1@$SYFT_DIGEST failed evaluating cue policy for must-have-cyclonedx: failed to evaluate the policy with error: predicate.metadata.tools.0.name: conflicting values \"syft\" and \"trivy\"" ]
+}
+
+@test "attestations: the seed's SBOM made by trivy is admitted and pinned" {
+  seed_sbom_policy "$BATS_TEST_TMPDIR/sbom.yaml"
+  keyless_run "$(pod_request "$REGISTRY/sbom/trivy:v1")" "$BATS_TEST_TMPDIR/sbom.yaml"
+  [ "$(jq -r .allowed <<<"$output")" = "true" ]
+  [ "$(patch_value /spec/containers/0/image)" = "$REGISTRY/sbom/trivy:v1@$TRIVY_DIGEST" ]
+}
+
+@test "attestations: a custom predicate passes its CUE policy, and fails a stricter one" {
+  echo "policies:" >"$BATS_TEST_TMPDIR/custom.yaml"
+  key_attestation_policy "$BATS_TEST_TMPDIR/custom.yaml" custom "$REGISTRY/att/custom*" custom \
+    'predicateType: "https://cosign.sigstore.dev/attestation/v1"
+predicate: Data: "foobar e2e test"'
+  evaluate "$(pod_request "$REGISTRY/att/custom:v1")" "$BATS_TEST_TMPDIR/custom.yaml"
+  [ "$(jq -r .allowed <<<"$output")" = "true" ]
+  echo "policies:" >"$BATS_TEST_TMPDIR/strict.yaml"
+  key_attestation_policy "$BATS_TEST_TMPDIR/strict.yaml" strict "$REGISTRY/att/custom*" custom \
+    'import "strings"
+predicate: Data: strings.HasPrefix("release")'
+  evaluate "$(pod_request "$REGISTRY/att/custom:v1")" "$BATS_TEST_TMPDIR/strict.yaml"
+  [ "$(jq -r .allowed <<<"$output")" = "false" ]
+  [[ "$(jq -r .status.message <<<"$output")" == "validation failed: failed policy: strict: spec.containers[0].image
+$REGISTRY/att/custom:v1@$CUSTOM_DIGEST failed evaluating cue policy for strict-attestation: failed to evaluate the policy with error: predicate.Data: invalid value \"foobar e2e test\" (does not satisfy strings.HasPrefix(\"release\"))"* ]]
+}
+
+@test "attestations: an image without attestations is denied" {
+  echo "policies:" >"$BATS_TEST_TMPDIR/att.yaml"
+  key_attestation_policy "$BATS_TEST_TMPDIR/att.yaml" needs-custom "$REGISTRY/att/**" custom
+  evaluate "$(pod_request "$REGISTRY/att/none:v1")" "$BATS_TEST_TMPDIR/att.yaml"
+  [ "$(jq -r .allowed <<<"$output")" = "false" ]
+  [ "$(jq -r .status.message <<<"$output")" = "validation failed: failed policy: needs-custom: spec.containers[0].image
+$REGISTRY/att/none:v1@$NONE_DIGEST attestation key validation failed for authority authority-0 for $REGISTRY/att/none@$NONE_DIGEST: no matching attestations: " ]
+}
+
+@test "attestations: an attestation of the wrong type never satisfies" {
+  echo "policies:" >"$BATS_TEST_TMPDIR/att.yaml"
+  key_attestation_policy "$BATS_TEST_TMPDIR/att.yaml" needs-cyclonedx "$REGISTRY/att/**" cyclonedx
+  evaluate "$(pod_request "$REGISTRY/att/spdx:v1")" "$BATS_TEST_TMPDIR/att.yaml"
+  [ "$(jq -r .allowed <<<"$output")" = "false" ]
+  [ "$(jq -r .status.message <<<"$output")" = "validation failed: failed policy: needs-cyclonedx: spec.containers[0].image
+$REGISTRY/att/spdx:v1@$SPDX_DIGEST no matching attestations with type cyclonedx, checked the following predicateTypes: \"https://spdx.dev/Document\"" ]
+}
+
+@test "attestations: an attestation signed by an untrusted key is denied" {
+  echo "policies:" >"$BATS_TEST_TMPDIR/att.yaml"
+  key_attestation_policy "$BATS_TEST_TMPDIR/att.yaml" needs-custom "$REGISTRY/att/**" custom
+  evaluate "$(pod_request "$REGISTRY/att/otherkey:v1")" "$BATS_TEST_TMPDIR/att.yaml"
+  [ "$(jq -r .allowed <<<"$output")" = "false" ]
+  [ "$(jq -r .status.message <<<"$output")" = "validation failed: failed policy: needs-custom: spec.containers[0].image
+$REGISTRY/att/otherkey:v1@$OTHERKEY_DIGEST attestation key validation failed for authority authority-0 for $REGISTRY/att/otherkey@$OTHERKEY_DIGEST: no matching attestations: attestation 1: the signature does not verify with the given public key" ]
+}
+
+@test "attestations: a Deployment whose two containers need different attestations" {
+  echo "policies:" >"$BATS_TEST_TMPDIR/two.yaml"
+  key_attestation_policy "$BATS_TEST_TMPDIR/two.yaml" needs-custom "$REGISTRY/att/custom*" custom
+  key_attestation_policy "$BATS_TEST_TMPDIR/two.yaml" needs-spdx "$REGISTRY/att/spdx*" "https://spdx.dev/Document" \
+    'predicate: spdxVersion: "SPDX-2.3"'
+  request=$(deployment_request "$REGISTRY/att/custom:v1" | jq -c --arg img "$REGISTRY/att/spdx:v1" \
+    '.object.spec.template.spec.containers += [{"name": "second", "image": $img}]')
+  evaluate "$request" "$BATS_TEST_TMPDIR/two.yaml"
+  [ "$(jq -r .allowed <<<"$output")" = "true" ]
+  [ "$(patch_value /spec/template/spec/containers/0/image)" = "$REGISTRY/att/custom:v1@$CUSTOM_DIGEST" ]
+  [ "$(patch_value /spec/template/spec/containers/1/image)" = "$REGISTRY/att/spdx:v1@$SPDX_DIGEST" ]
+  # Swapped requirements: each container now lacks what its policy wants.
+  echo "policies:" >"$BATS_TEST_TMPDIR/swapped.yaml"
+  key_attestation_policy "$BATS_TEST_TMPDIR/swapped.yaml" needs-custom "$REGISTRY/att/spdx*" custom
+  key_attestation_policy "$BATS_TEST_TMPDIR/swapped.yaml" needs-spdx "$REGISTRY/att/custom*" "https://spdx.dev/Document"
+  evaluate "$request" "$BATS_TEST_TMPDIR/swapped.yaml"
+  [ "$(jq -r .allowed <<<"$output")" = "false" ]
+  message=$(jq -r .status.message <<<"$output")
+  [[ "$message" == *"failed policy: needs-custom: spec.template.spec.containers[1].image"* ]]
+  [[ "$message" == *"failed policy: needs-spdx: spec.template.spec.containers[0].image"* ]]
+}
+
+@test "cip-host evaluate runs one CUE policy as an attestation policy is evaluated" {
+  printf '%s\n' 'predicateType: "https://cyclonedx.org/bom"' 'predicate: metadata: tools: [{name: "trivy"}]' >"$BATS_TEST_TMPDIR/policy.cue"
+  jq -n --slurpfile p "$WORK/syft.json" '{_type: "https://in-toto.io/Statement/v0.1", predicateType: "https://cyclonedx.org/bom", subject: [], predicate: $p[0]}' >"$BATS_TEST_TMPDIR/syft.json"
+  jq -n --slurpfile p "$WORK/trivy.json" '{_type: "https://in-toto.io/Statement/v0.1", predicateType: "https://cyclonedx.org/bom", subject: [], predicate: $p[0]}' >"$BATS_TEST_TMPDIR/trivy.json"
+  run "$FIXTURES" evaluate --type cue --name must-have-cyclonedx --policy "$BATS_TEST_TMPDIR/policy.cue" --input "$BATS_TEST_TMPDIR/syft.json" "$POLICY"
+  [ "$status" -eq 1 ]
+  [ "$output" = 'failed evaluating cue policy for must-have-cyclonedx: failed to evaluate the policy with error: predicate.metadata.tools.0.name: conflicting values "syft" and "trivy"' ]
+  run "$FIXTURES" evaluate --type cue --policy "$BATS_TEST_TMPDIR/policy.cue" --input "$BATS_TEST_TMPDIR/trivy.json" "$POLICY"
+  [ "$status" -eq 0 ]
+  [ "$output" = "" ]
 }

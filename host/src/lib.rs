@@ -34,6 +34,8 @@ pub struct HostOptions {
     pub sigstore_trust_config: Option<PathBuf>,
     /// Epoch deadline of one guest call; `None`: no limit.
     pub timeout: Option<Duration>,
+    /// Replay the session again each time it is used up (benchmarks).
+    pub replay_cyclic: bool,
 }
 
 /// Engine settings that kwctl exposes as flags but that most callers leave alone.
@@ -94,6 +96,7 @@ impl Evaluator {
             .build()
             .context("cannot start the tokio runtime")?;
         let backend: Box<dyn Backend> = match &opts.replay_path {
+            Some(path) if opts.replay_cyclic => Box::new(Replay::load(path)?.cyclic()),
             Some(path) => Box::new(Replay::load(path)?),
             None => {
                 let sources = match &opts.sources_path {
@@ -206,6 +209,18 @@ impl Evaluator {
     }
 
     /// Calls `protocol_version`; kwctl expects the JSON string `"v1"`.
+    /// Calls a guest function with raw bytes (benchmarks, `evaluate`).
+    pub fn call_guest(&self, operation: &str, payload: &[u8]) -> Result<Vec<u8>> {
+        self.policy
+            .call(operation, payload)
+            .map_err(|e| anyhow!("guest call {operation} failed: {e}"))
+    }
+
+    /// Host calls served so far and the time they took.
+    pub fn host_stats(&self) -> capabilities::HostStats {
+        self.capabilities.stats()
+    }
+
     pub fn protocol_version(&self) -> Result<String> {
         let bytes = self
             .policy

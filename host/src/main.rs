@@ -32,9 +32,56 @@ enum Command {
     Testca(TestcaArgs),
     /// Test fixture: push a cosign signature (key or keyless with the test CA) for an image.
     Sign(SignArgs),
+    /// Repeated `validate` calls on one request with a warm instance: guest time (p50, p99),
+    /// host calls per request and their time, module load and instantiation.
+    Bench(BenchArgs),
+    /// One CUE policy against one JSON/YAML document, as an attestation policy is evaluated
+    /// (exit 0 silently on pass; exit 1 with policy-controller's message on failure).
+    Evaluate(EvaluateArgs),
     /// Test fixture: push a cosign attestation (an in-toto statement in a DSSE envelope, key
     /// or keyless with the test CA) for an image.
     Attest(AttestArgs),
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// AdmissionRequest or AdmissionReview (JSON or YAML).
+    #[arg(short = 'r', long)]
+    request_path: PathBuf,
+    /// Settings (YAML or JSON).
+    #[arg(short = 's', long)]
+    settings_path: Option<PathBuf>,
+    /// Recorded host answers for one request; replayed again for every iteration.
+    #[arg(long)]
+    replay_host_capabilities_interactions: Option<PathBuf>,
+    #[arg(long)]
+    sources_path: Option<PathBuf>,
+    #[arg(long)]
+    sigstore_trust_config: Option<PathBuf>,
+    /// Measured requests.
+    #[arg(long, default_value_t = 2000)]
+    iterations: usize,
+    /// The policy module.
+    policy: PathBuf,
+}
+
+#[derive(Args)]
+struct EvaluateArgs {
+    /// Policy language (only `cue` in this version).
+    #[arg(long = "type", default_value = "cue")]
+    policy_type: String,
+    /// The policy text.
+    #[arg(long)]
+    policy: PathBuf,
+    /// The document (JSON or YAML), e.g. an in-toto statement.
+    #[arg(long)]
+    input: PathBuf,
+    /// The name in messages (an attestation's name).
+    #[arg(long, default_value = "ClusterImagePolicy")]
+    name: String,
+    /// The policy module (policy.wasm) whose evaluator runs the policy.
+    #[arg(default_value = "policy.wasm")]
+    wasm: PathBuf,
 }
 
 #[derive(Args)]
@@ -300,6 +347,7 @@ fn run(args: RunArgs) -> Result<()> {
         replay_path: args.replay_host_capabilities_interactions,
         sigstore_trust_config: args.sigstore_trust_config,
         timeout: (args.timeout_seconds > 0).then(|| Duration::from_secs(args.timeout_seconds)),
+        replay_cyclic: false,
     };
     let engine = EngineOptions {
         allowed_host_capabilities: args.allowed_host_capabilities,
@@ -322,10 +370,112 @@ fn run(args: RunArgs) -> Result<()> {
     Ok(())
 }
 
+fn bench(args: BenchArgs) -> Result<()> {
+    use std::time::Instant;
+    let settings = cip_host::load_settings(args.settings_path.as_deref(), None)?;
+    let request = cip_host::load_request(&args.request_path)?;
+    let options = HostOptions {
+        sources_path: args.sources_path,
+        replay_path: args.replay_host_capabilities_interactions,
+        replay_cyclic: true,
+        sigstore_trust_config: args.sigstore_trust_config,
+        ..HostOptions::default()
+    };
+    let bytes = std::fs::read(&args.policy)?;
+    let load = Instant::now();
+    let cold = EngineOptions {
+        wasmtime_cache: false,
+        ..EngineOptions::default()
+    };
+    drop(Evaluator::from_bytes(&bytes, options.clone(), cold)?);
+    let cold_load = load.elapsed();
+    let load = Instant::now();
+    let evaluator = Evaluator::from_bytes(&bytes, options.clone(), EngineOptions::default())?;
+    let cached_load = load.elapsed();
+    let verdict = evaluator.validate_settings(&settings)?;
+    if !verdict.valid {
+        bail!(
+            "Provided settings are not valid: {}",
+            verdict.message.unwrap_or_default()
+        );
+    }
+    let payload =
+        serde_json::to_vec(&serde_json::json!({"request": request, "settings": settings}))?;
+    let first = evaluator.call_guest("validate", &payload)?;
+    let first: serde_json::Value = serde_json::from_slice(&first)?;
+    let mut guest = Vec::with_capacity(args.iterations);
+    let mut host = Vec::with_capacity(args.iterations);
+    let before = evaluator.host_stats();
+    for _ in 0..args.iterations {
+        let stats = evaluator.host_stats();
+        let start = Instant::now();
+        evaluator.call_guest("validate", &payload)?;
+        let total = start.elapsed();
+        let spent = evaluator.host_stats().time.saturating_sub(stats.time);
+        host.push(spent);
+        guest.push(total.saturating_sub(spent));
+    }
+    let after = evaluator.host_stats();
+    let calls = (after.calls - before.calls) as f64 / args.iterations.max(1) as f64;
+    guest.sort();
+    host.sort();
+    let pct = |v: &[Duration], p: f64| {
+        let i = ((v.len() as f64 - 1.0) * p).round() as usize;
+        v.get(i).copied().unwrap_or_default()
+    };
+    println!("requests:                {}", args.iterations);
+    println!(
+        "verdict:                 allowed={}",
+        first.get("accepted").cloned().unwrap_or_default()
+    );
+    println!(
+        "guest time per request:  p50 {:?}, p99 {:?}",
+        pct(&guest, 0.5),
+        pct(&guest, 0.99)
+    );
+    println!("host calls per request:  {calls}");
+    println!(
+        "host time per request:   p50 {:?}, p99 {:?}",
+        pct(&host, 0.5),
+        pct(&host, 0.99)
+    );
+    println!("module load, no cache:   {cold_load:?}");
+    println!("module load, cached:     {cached_load:?}");
+    println!("policy.wasm size:        {} bytes", bytes.len());
+    Ok(())
+}
+
+/// Ok(true) when the policy passed; the message is printed on failure.
+fn evaluate(args: EvaluateArgs) -> Result<bool> {
+    let policy = std::fs::read_to_string(&args.policy)?;
+    let input = cip_host::load_settings(Some(&args.input), None)?;
+    let evaluator = Evaluator::new(&args.wasm, HostOptions::default())?;
+    let payload = serde_json::to_vec(&serde_json::json!({
+        "type": args.policy_type, "policy": policy, "input": input, "name": args.name
+    }))?;
+    let answer: serde_json::Value =
+        serde_json::from_slice(&evaluator.call_guest("evaluate", &payload)?)?;
+    if answer.get("passed") == Some(&serde_json::Value::Bool(true)) {
+        return Ok(true);
+    }
+    let message = answer
+        .get("message")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("the policy did not pass");
+    println!("{message}");
+    Ok(false)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run(args),
+        Command::Bench(args) => bench(args),
+        Command::Evaluate(args) => match evaluate(args) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::FAILURE,
+            Err(e) => Err(e),
+        },
         Command::Annotate(args) => cip_host::annotate::annotate(
             &args.wasm_path,
             &args.metadata_path,

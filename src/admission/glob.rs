@@ -16,6 +16,8 @@ enum Token {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Glob {
     tokens: Vec<Token>,
+    /// The literal text before the first star: most subjects are rejected by it alone.
+    prefix: String,
 }
 
 impl Glob {
@@ -51,10 +53,17 @@ impl Glob {
                 i += 1;
             }
         }
-        Ok(Glob { tokens })
+        let prefix = pattern.split('*').next().unwrap_or_default().to_string();
+        Ok(Glob { tokens, prefix })
     }
 
     pub fn matches(&self, subject: &str) -> bool {
+        if !subject.starts_with(&self.prefix) {
+            return false;
+        }
+        if self.prefix.len() == self.tokens.len() {
+            return subject.len() == self.prefix.len();
+        }
         let n = self.tokens.len();
         // active[p]: the pattern has consumed its first p tokens.
         let mut active = vec![false; n + 1];

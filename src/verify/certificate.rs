@@ -28,7 +28,13 @@ pub fn identity_from_pem(pem: &str) -> Result<CertIdentity, String> {
     if pem.len() > MAX_PEM_BYTES {
         return Err(format!("certificate larger than {MAX_PEM_BYTES} bytes"));
     }
-    let block = keys::parse_certificate_pem(pem)?;
+    // The DER is parsed once, below; the PEM is only unwrapped here.
+    let Some(block) = keys::pem_blocks(pem).into_iter().next() else {
+        return Err("PEM decoding failed".to_string());
+    };
+    if block.label != "CERTIFICATE" {
+        return Err(format!("expected a CERTIFICATE block, got {}", block.label));
+    }
     identity_from_der(&block.der)
 }
 

@@ -120,13 +120,35 @@ pub trait Backend: Send + Sync {
 pub struct Capabilities {
     allowed: Vec<String>,
     backend: Box<dyn Backend>,
+    calls: std::sync::atomic::AtomicU64,
+    nanos: std::sync::atomic::AtomicU64,
+}
+
+/// Host calls served so far and the time spent serving them (for `cip-host bench`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HostStats {
+    pub calls: u64,
+    pub time: std::time::Duration,
 }
 
 impl Capabilities {
     /// `allowed`: kwctl's `--allowed-host-capabilities` patterns (`*`, `oci/*`,
     /// `oci/v1/*`, `oci/v1/manifest_digest`).
     pub fn new(allowed: Vec<String>, backend: Box<dyn Backend>) -> Self {
-        Capabilities { allowed, backend }
+        Capabilities {
+            allowed,
+            backend,
+            calls: Default::default(),
+            nanos: Default::default(),
+        }
+    }
+
+    pub fn stats(&self) -> HostStats {
+        use std::sync::atomic::Ordering;
+        HostStats {
+            calls: self.calls.load(Ordering::Relaxed),
+            time: std::time::Duration::from_nanos(self.nanos.load(Ordering::Relaxed)),
+        }
     }
 
     pub fn finish(&self) -> anyhow::Result<()> {
@@ -175,9 +197,14 @@ impl Capabilities {
             _ => return Err(format!("unknown namespace: {namespace}").into()),
         };
         crate::debug(&format!("host call {path}: {request:?}"));
-        self.backend
-            .handle(&request)
-            .map_err(|reason| format!("Callback evaluation failure: {reason}").into())
+        let start = std::time::Instant::now();
+        let answer = self.backend.handle(&request);
+        let spent = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.calls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.nanos
+            .fetch_add(spent, std::sync::atomic::Ordering::Relaxed);
+        answer.map_err(|reason| format!("Callback evaluation failure: {reason}").into())
     }
 }
 

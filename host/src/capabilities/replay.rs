@@ -54,6 +54,8 @@ pub fn request_to_yaml(request: &HostRequest) -> Result<String> {
 /// Answers from a recorded session, in order.
 pub struct Replay {
     queue: Mutex<VecDeque<(HostRequest, RecordedResponse)>>,
+    original: VecDeque<(HostRequest, RecordedResponse)>,
+    cyclic: bool,
 }
 
 impl Replay {
@@ -80,8 +82,17 @@ impl Replay {
             queue.push_back((request, exchange.response));
         }
         Ok(Replay {
+            original: queue.clone(),
             queue: Mutex::new(queue),
+            cyclic: false,
         })
+    }
+
+    /// Starts the session again whenever it is used up: one recorded request, replayed as
+    /// many times as a benchmark asks.
+    pub fn cyclic(mut self) -> Self {
+        self.cyclic = true;
+        self
     }
 
     pub fn remaining(&self) -> usize {
@@ -95,6 +106,9 @@ impl Backend for Replay {
             .queue
             .lock()
             .map_err(|_| "the replay queue is poisoned".to_string())?;
+        if queue.is_empty() && self.cyclic {
+            *queue = self.original.clone();
+        }
         let Some((expected, response)) = queue.pop_front() else {
             return Err("the list of recorded responses is empty".to_string());
         };
