@@ -125,3 +125,6 @@ fn validate_settings(payload: &[u8]) -> CallResult {
     };
     Ok(serde_json::to_vec(&response)?)
 }
+
+#[cfg(test)]
+mod robustness_tests;

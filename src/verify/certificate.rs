@@ -84,3 +84,44 @@ pub fn identity_from_der(der: &[u8]) -> Result<CertIdentity, String> {
 fn ia5(s: &Ia5String) -> String {
     s.as_str().to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fulcio_style_leaf() {
+        let id = identity_from_pem(include_str!("../../test_data/certs/keyless-leaf.pem")).unwrap();
+        assert_eq!(
+            id,
+            CertIdentity {
+                sans: vec![
+                    "https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1".into()
+                ],
+                issuer: Some("https://token.actions.githubusercontent.com".into()),
+            }
+        );
+    }
+
+    #[test]
+    fn a_ca_without_identity_extensions() {
+        let id = identity_from_pem(include_str!("../../test_data/certs/test-ca.pem")).unwrap();
+        assert_eq!(
+            id,
+            CertIdentity {
+                sans: vec![],
+                issuer: None
+            }
+        );
+    }
+
+    #[test]
+    fn not_a_certificate() {
+        assert!(
+            identity_from_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
+                .is_err()
+        );
+        assert!(identity_from_pem("garbage").is_err());
+        assert!(identity_from_pem(&"A".repeat(MAX_PEM_BYTES + 1)).is_err());
+    }
+}
