@@ -95,6 +95,16 @@ evaluate() {
     --request-path "$request" --settings-path "$settings" "$@" "$POLICY"
 }
 
+# Attestations need oci/v2/verify_attestations, which only cip-host serves so far.
+needs_attestations() {
+  [ -z "${KWCTL:-}" ] || skip "kwctl's host has no oci/v2/verify_attestations capability"
+}
+
+# The host's own words differ between cip-host and kwctl: compare them under cip-host only.
+host_words() {
+  [ -z "${KWCTL:-}" ]
+}
+
 patch_value() {
   jq -r --arg path "$1" '.patch | @base64d | fromjson | map(select(.path == $path)) | .[0].value' <<<"$output"
 }
@@ -256,7 +266,9 @@ keyless_run() {
   evaluate "$(pod_request "$REGISTRY/signed/keyed:v1")" "$BATS_TEST_TMPDIR/key.yaml"
   [ "$(jq -r .allowed <<<"$output")" = "false" ]
   message=$(jq -r .status.message <<<"$output")
-  [ "$message" = "validation failed: failed policy: signed-by-key: spec.containers[0].image
+  [[ "$message" == "validation failed: failed policy: signed-by-key: spec.containers[0].image
+$REGISTRY/signed/keyed:v1@$KEYED_DIGEST signature key validation failed for authority authority-0 for $REGISTRY/signed/keyed@$KEYED_DIGEST: no matching signatures: "* ]]
+  ! host_words || [ "$message" = "validation failed: failed policy: signed-by-key: spec.containers[0].image
 $REGISTRY/signed/keyed:v1@$KEYED_DIGEST signature key validation failed for authority authority-0 for $REGISTRY/signed/keyed@$KEYED_DIGEST: no matching signatures: Callback evaluation failure: image verification failed for $REGISTRY/signed/keyed@$KEYED_DIGEST: no signature verifies with the given public key" ]
 }
 
@@ -316,7 +328,7 @@ $REGISTRY/signed/keyless:v1@$KEYLESS_DIGEST signature keyless validation failed 
   [ "$(jq -r .allowed <<<"$output")" = "false" ]
   message=$(jq -r .status.message <<<"$output")
   [[ "$message" == *"signature keyless validation failed for authority authority-0 for $REGISTRY/signed/rogue@$ROGUE_DIGEST: no matching signatures: "* ]]
-  [[ "$message" == *"does not chain to the trusted certificate authorities"* ]]
+  ! host_words || [[ "$message" == *"does not chain to the trusted certificate authorities"* ]]
 }
 
 @test "keyless: ca-cert trusts a CA the host's trust root does not know" {
@@ -417,6 +429,7 @@ key_attestation_policy() {
 }
 
 @test "attestations: the seed's SBOM made by syft is denied with the seed's CUE message" {
+  needs_attestations
   seed_sbom_policy "$BATS_TEST_TMPDIR/sbom.yaml"
   keyless_run "$(pod_request "$REGISTRY/sbom/syft:v1")" "$BATS_TEST_TMPDIR/sbom.yaml"
   [ "$(jq -r .allowed <<<"$output")" = "false" ]
@@ -425,6 +438,7 @@ $REGISTRY/sbom/syft:v1@$SYFT_DIGEST failed evaluating cue policy for must-have-c
 }
 
 @test "attestations: the seed's SBOM made by trivy is admitted and pinned" {
+  needs_attestations
   seed_sbom_policy "$BATS_TEST_TMPDIR/sbom.yaml"
   keyless_run "$(pod_request "$REGISTRY/sbom/trivy:v1")" "$BATS_TEST_TMPDIR/sbom.yaml"
   [ "$(jq -r .allowed <<<"$output")" = "true" ]
@@ -432,6 +446,7 @@ $REGISTRY/sbom/syft:v1@$SYFT_DIGEST failed evaluating cue policy for must-have-c
 }
 
 @test "attestations: a custom predicate passes its CUE policy, and fails a stricter one" {
+  needs_attestations
   echo "policies:" >"$BATS_TEST_TMPDIR/custom.yaml"
   key_attestation_policy "$BATS_TEST_TMPDIR/custom.yaml" custom "$REGISTRY/att/custom*" custom \
     'predicateType: "https://cosign.sigstore.dev/attestation/v1"
@@ -449,6 +464,7 @@ $REGISTRY/att/custom:v1@$CUSTOM_DIGEST failed evaluating cue policy for strict-a
 }
 
 @test "attestations: an image without attestations is denied" {
+  needs_attestations
   echo "policies:" >"$BATS_TEST_TMPDIR/att.yaml"
   key_attestation_policy "$BATS_TEST_TMPDIR/att.yaml" needs-custom "$REGISTRY/att/**" custom
   evaluate "$(pod_request "$REGISTRY/att/none:v1")" "$BATS_TEST_TMPDIR/att.yaml"
@@ -458,6 +474,7 @@ $REGISTRY/att/none:v1@$NONE_DIGEST attestation key validation failed for authori
 }
 
 @test "attestations: an attestation of the wrong type never satisfies" {
+  needs_attestations
   echo "policies:" >"$BATS_TEST_TMPDIR/att.yaml"
   key_attestation_policy "$BATS_TEST_TMPDIR/att.yaml" needs-cyclonedx "$REGISTRY/att/**" cyclonedx
   evaluate "$(pod_request "$REGISTRY/att/spdx:v1")" "$BATS_TEST_TMPDIR/att.yaml"
@@ -467,6 +484,7 @@ $REGISTRY/att/spdx:v1@$SPDX_DIGEST no matching attestations with type cyclonedx,
 }
 
 @test "attestations: an attestation signed by an untrusted key is denied" {
+  needs_attestations
   echo "policies:" >"$BATS_TEST_TMPDIR/att.yaml"
   key_attestation_policy "$BATS_TEST_TMPDIR/att.yaml" needs-custom "$REGISTRY/att/**" custom
   evaluate "$(pod_request "$REGISTRY/att/otherkey:v1")" "$BATS_TEST_TMPDIR/att.yaml"
@@ -476,6 +494,7 @@ $REGISTRY/att/otherkey:v1@$OTHERKEY_DIGEST attestation key validation failed for
 }
 
 @test "attestations: a Deployment whose two containers need different attestations" {
+  needs_attestations
   echo "policies:" >"$BATS_TEST_TMPDIR/two.yaml"
   key_attestation_policy "$BATS_TEST_TMPDIR/two.yaml" needs-custom "$REGISTRY/att/custom*" custom
   key_attestation_policy "$BATS_TEST_TMPDIR/two.yaml" needs-spdx "$REGISTRY/att/spdx*" "https://spdx.dev/Document" \
@@ -498,6 +517,7 @@ $REGISTRY/att/otherkey:v1@$OTHERKEY_DIGEST attestation key validation failed for
 }
 
 @test "cip-host evaluate runs one CUE policy as an attestation policy is evaluated" {
+  [ -z "${KWCTL:-}" ] || skip "cip-host only"
   printf '%s\n' 'predicateType: "https://cyclonedx.org/bom"' 'predicate: metadata: tools: [{name: "trivy"}]' >"$BATS_TEST_TMPDIR/policy.cue"
   jq -n --slurpfile p "$WORK/syft.json" '{_type: "https://in-toto.io/Statement/v0.1", predicateType: "https://cyclonedx.org/bom", subject: [], predicate: $p[0]}' >"$BATS_TEST_TMPDIR/syft.json"
   jq -n --slurpfile p "$WORK/trivy.json" '{_type: "https://in-toto.io/Statement/v0.1", predicateType: "https://cyclonedx.org/bom", subject: [], predicate: $p[0]}' >"$BATS_TEST_TMPDIR/trivy.json"
