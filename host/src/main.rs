@@ -101,9 +101,10 @@ struct TestcaArgs {
     out: PathBuf,
 }
 
+/// The signer options of `sign` and `attest`.
 #[derive(Args)]
 #[command(group(ArgGroup::new("signer").required(true).args(["key", "ca_key"])))]
-struct SignArgs {
+struct SignerArgs {
     /// sources.yml (`insecure_sources`).
     #[arg(long)]
     sources_path: Option<PathBuf>,
@@ -134,6 +135,37 @@ struct SignArgs {
     /// Keyless: the Rekor bundle's integratedTime, seconds from now.
     #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     integrated_time: i64,
+}
+
+impl SignerArgs {
+    /// The sources path, and the signer the options name.
+    fn into_signer(self) -> Result<(Option<PathBuf>, cip_host::fixtures::Signer)> {
+        use cip_host::fixtures::{Keyless, Signer};
+        let signer = match (self.key, self.ca_key) {
+            (Some(key), None) => Signer::Key(key),
+            (None, Some(ca_key)) => {
+                let missing = |what: &str| anyhow::anyhow!("keyless signing needs {what}");
+                Signer::Keyless(Keyless {
+                    ca_key,
+                    ca_cert: self.ca_cert.ok_or_else(|| missing("--ca-cert"))?,
+                    rekor_key: self.rekor_key.ok_or_else(|| missing("--rekor-key"))?,
+                    identity: self.identity.ok_or_else(|| missing("--identity"))?,
+                    issuer: self.issuer.ok_or_else(|| missing("--issuer"))?,
+                    not_before: self.not_before,
+                    not_after: self.not_after,
+                    integrated_time: self.integrated_time,
+                })
+            }
+            _ => bail!("give either --key or --ca-key (keyless)"),
+        };
+        Ok((self.sources_path, signer))
+    }
+}
+
+#[derive(Args)]
+struct SignArgs {
+    #[command(flatten)]
+    signer: SignerArgs,
     /// Annotation written in the payload's `optional` map (repeatable).
     #[arg(short = 'a', long = "annotation", value_name = "KEY=VALUE")]
     annotations: Vec<String>,
@@ -142,38 +174,9 @@ struct SignArgs {
 }
 
 #[derive(Args)]
-#[command(group(ArgGroup::new("signer").required(true).args(["key", "ca_key"])))]
 struct AttestArgs {
-    /// sources.yml (`insecure_sources`).
-    #[arg(long)]
-    sources_path: Option<PathBuf>,
-    /// PEM private key (PKCS#8 or SEC1, unencrypted, P-256).
-    #[arg(long)]
-    key: Option<PathBuf>,
-    /// Keyless: the test CA's private key.
-    #[arg(long, requires_all = ["ca_cert", "rekor_key", "identity", "issuer"])]
-    ca_key: Option<PathBuf>,
-    /// Keyless: the test CA's certificate.
-    #[arg(long)]
-    ca_cert: Option<PathBuf>,
-    /// Keyless: the test transparency-log private key.
-    #[arg(long)]
-    rekor_key: Option<PathBuf>,
-    /// Keyless: the certificate's subject (an email, or a URI).
-    #[arg(long)]
-    identity: Option<String>,
-    /// Keyless: the OIDC issuer written in the certificate.
-    #[arg(long)]
-    issuer: Option<String>,
-    /// Keyless: leaf notBefore, seconds from now.
-    #[arg(long, default_value_t = -60, allow_negative_numbers = true)]
-    not_before: i64,
-    /// Keyless: leaf notAfter, seconds from now.
-    #[arg(long, default_value_t = 600, allow_negative_numbers = true)]
-    not_after: i64,
-    /// Keyless: the Rekor bundle's integratedTime, seconds from now.
-    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
-    integrated_time: i64,
+    #[command(flatten)]
+    signer: SignerArgs,
     /// JSON file: the statement's predicate.
     #[arg(long)]
     predicate: PathBuf,
@@ -188,36 +191,6 @@ struct AttestArgs {
     image: String,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn signer(
-    key: Option<PathBuf>,
-    ca_key: Option<PathBuf>,
-    ca_cert: Option<PathBuf>,
-    rekor_key: Option<PathBuf>,
-    identity: Option<String>,
-    issuer: Option<String>,
-    (not_before, not_after, integrated_time): (i64, i64, i64),
-) -> Result<cip_host::fixtures::Signer> {
-    use cip_host::fixtures::{Keyless, Signer};
-    Ok(match (key, ca_key) {
-        (Some(key), None) => Signer::Key(key),
-        (None, Some(ca_key)) => {
-            let missing = |what: &str| anyhow::anyhow!("keyless signing needs {what}");
-            Signer::Keyless(Keyless {
-                ca_key,
-                ca_cert: ca_cert.ok_or_else(|| missing("--ca-cert"))?,
-                rekor_key: rekor_key.ok_or_else(|| missing("--rekor-key"))?,
-                identity: identity.ok_or_else(|| missing("--identity"))?,
-                issuer: issuer.ok_or_else(|| missing("--issuer"))?,
-                not_before,
-                not_after,
-                integrated_time,
-            })
-        }
-        _ => bail!("give either --key or --ca-key (keyless)"),
-    })
-}
-
 fn fixture_runtime() -> Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -226,19 +199,11 @@ fn fixture_runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 fn attest(args: AttestArgs) -> Result<()> {
-    let signer = signer(
-        args.key,
-        args.ca_key,
-        args.ca_cert,
-        args.rekor_key,
-        args.identity,
-        args.issuer,
-        (args.not_before, args.not_after, args.integrated_time),
-    )?;
+    let (sources_path, signer) = args.signer.into_signer()?;
     let runtime = fixture_runtime()?;
     let url = cip_host::fixtures::attest(
         &cip_host::fixtures::AttestOptions {
-            sources_path: args.sources_path,
+            sources_path,
             signer,
             predicate: args.predicate,
             predicate_type: args.predicate_type,
@@ -261,19 +226,11 @@ fn sign(args: SignArgs) -> Result<()> {
             None => bail!("annotation {a:?} is not KEY=VALUE"),
         })
         .collect::<Result<Vec<_>>>()?;
-    let signer = signer(
-        args.key,
-        args.ca_key,
-        args.ca_cert,
-        args.rekor_key,
-        args.identity,
-        args.issuer,
-        (args.not_before, args.not_after, args.integrated_time),
-    )?;
+    let (sources_path, signer) = args.signer.into_signer()?;
     let runtime = fixture_runtime()?;
     let url = cip_host::fixtures::sign(
         &SignOptions {
-            sources_path: args.sources_path,
+            sources_path,
             signer,
             annotations,
             image: args.image,

@@ -2,166 +2,18 @@
 //! registry (Debian's `docker-registry`, started on a free port; skipped when absent), with
 //! signatures pushed by `cip-host sign` (key and keyless with `cip-host testca`).
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+#[path = "common/registry.rs"]
+mod registry;
+
+use std::path::Path;
 
 use cip_host::capabilities::live::Live;
-use cip_host::capabilities::oci::{Registry, Sources};
 use cip_host::capabilities::replay::{Recorder, Replay};
-use cip_host::capabilities::signatures::{TrustRoot, Verifier};
 use cip_host::capabilities::Capabilities;
-use oci_client::client::{Config, ImageLayer};
-use oci_client::Reference;
+use registry::{
+    keyless_args, mixed_trust, scratch, start_registry, which, Env, Fixtures, ALICE, ISSUER,
+};
 use serde_json::{json, Value};
-
-const CIP_HOST: &str = env!("CARGO_BIN_EXE_cip-host");
-const ISSUER: &str = "https://issuer.example.com";
-const ALICE: &str = "alice@example.com";
-
-struct Kill(Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn which(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("cip-host-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn start_registry(dir: &Path) -> (Kill, String) {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
-    let config = dir.join("registry.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "version: 0.1\nlog: {{level: warn}}\nstorage: {{filesystem: {{rootdirectory: {}}}}}\nhttp: {{addr: {addr}}}\n",
-            dir.join("data").display()
-        ),
-    )
-    .unwrap();
-    let child = Command::new("docker-registry")
-        .arg("serve")
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let child = Kill(child);
-    let start = Instant::now();
-    while std::net::TcpStream::connect(&addr).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "registry did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (child, addr)
-}
-
-fn run(args: &[&str]) -> String {
-    let out = Command::new(CIP_HOST).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "cip-host {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-struct Env {
-    runtime: tokio::runtime::Runtime,
-    sources: Sources,
-    sources_path: PathBuf,
-}
-
-impl Env {
-    fn registry(&self) -> Registry {
-        Registry::new(&self.sources, self.runtime.handle().clone())
-    }
-
-    fn live(&self, trust: Option<&Path>) -> Live {
-        let trust = trust.map(|p| TrustRoot::load(p).unwrap());
-        Live::new(
-            self.registry(),
-            Verifier::new(&self.sources, trust, self.runtime.handle().clone()).unwrap(),
-        )
-    }
-
-    /// Pushes a one-layer image; returns `repo@sha256:...`.
-    fn push_image(&self, repo: &str, content: &str) -> String {
-        let reference: Reference = format!("{repo}:v1").parse().unwrap();
-        let layer = ImageLayer::new(
-            content.as_bytes().to_vec(),
-            "application/vnd.oci.image.layer.v1.tar".to_string(),
-            None,
-        );
-        let config = Config::new(
-            br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"config":{}}"#.to_vec(),
-            "application/vnd.oci.image.config.v1+json".to_string(),
-            None,
-        );
-        let registry = self.registry();
-        let mut manifest = oci_client::manifest::OciImageManifest::build(
-            std::slice::from_ref(&layer),
-            &config,
-            None,
-        );
-        manifest.media_type = Some(oci_client::manifest::OCI_IMAGE_MEDIA_TYPE.to_string());
-        registry
-            .push(&reference, &[layer], &config, &manifest)
-            .unwrap();
-        let digest = registry.digest_of(&reference).unwrap();
-        format!("{repo}@{digest}")
-    }
-
-    fn sign(&self, image: &str, extra: &[&str]) {
-        let mut args = vec![
-            "sign",
-            "--sources-path",
-            self.sources_path.to_str().unwrap(),
-        ];
-        args.extend_from_slice(extra);
-        args.push(image);
-        run(&args);
-    }
-
-    fn leaf_pem(&self, image: &str) -> String {
-        let reference: Reference = image.parse().unwrap();
-        let digest = reference.digest().unwrap().to_string();
-        let manifest = self
-            .registry()
-            .signature_manifest(&reference, &digest)
-            .unwrap()
-            .unwrap();
-        manifest
-            .layers
-            .iter()
-            .find_map(|l| {
-                l.annotations
-                    .as_ref()?
-                    .get("dev.sigstore.cosign/certificate")
-                    .cloned()
-            })
-            .unwrap()
-    }
-}
 
 fn call(live: Live, namespace: &str, operation: &str, payload: &Value) -> Result<Value, String> {
     let caps = Capabilities::new(vec!["*".into()], Box::new(live));
@@ -210,45 +62,18 @@ fn signatures_live() {
     }
     let dir = scratch("signatures");
     let (_registry, addr) = start_registry(&dir);
-    let sources_path = dir.join("sources.yml");
-    std::fs::write(&sources_path, format!("insecure_sources: [\"{addr}\"]\n")).unwrap();
-    let env = Env {
-        runtime: tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap(),
-        sources: Sources::load(&sources_path).unwrap(),
-        sources_path,
-    };
+    let env = Env::new(&dir, &addr);
 
     // fixtures
-    let keys = dir.join("keys");
-    run(&["keygen", "--out", keys.to_str().unwrap()]);
-    run(&["keygen", "--out", keys.to_str().unwrap(), "--name", "other"]);
-    let ca = dir.join("ca");
-    let ca2 = dir.join("ca2");
-    run(&["testca", "--out", ca.to_str().unwrap()]);
-    run(&["testca", "--out", ca2.to_str().unwrap()]);
-    let trust = ca.join("trust-config.json");
-    let key1 = std::fs::read_to_string(keys.join("cosign.pub")).unwrap();
-    let key2 = std::fs::read_to_string(keys.join("other.pub")).unwrap();
+    let Fixtures {
+        keys,
+        ca,
+        ca2,
+        trust,
+        key1,
+        key2,
+    } = Fixtures::make(&dir);
     let s = |p: &Path| p.to_str().unwrap().to_string();
-    let keyless_args = |ca: &Path, identity: &str| -> Vec<String> {
-        vec![
-            "--ca-key".into(),
-            s(&ca.join("ca.key")),
-            "--ca-cert".into(),
-            s(&ca.join("ca.pem")),
-            "--rekor-key".into(),
-            s(&ca.join("rekor.key")),
-            "--identity".into(),
-            identity.into(),
-            "--issuer".into(),
-            ISSUER.into(),
-        ]
-    };
-    let refs = |v: &[String]| -> Vec<String> { v.to_vec() };
 
     let app = env.push_image(&format!("{addr}/test/app"), "app");
     let unsigned = env.push_image(&format!("{addr}/test/unsigned"), "unsigned");
@@ -261,14 +86,14 @@ fn signatures_live() {
         &format!("{addr}/test/app:v1"),
         &["--key", &s(&keys.join("cosign.key")), "-a", "env=prod"],
     );
-    let args = refs(&keyless_args(&ca, ALICE));
+    let args = keyless_args(&ca, ALICE);
     env.sign(&app, &args.iter().map(String::as_str).collect::<Vec<_>>());
-    let args = refs(&keyless_args(&ca2, ALICE));
+    let args = keyless_args(&ca2, ALICE);
     env.sign(
         &foreign,
         &args.iter().map(String::as_str).collect::<Vec<_>>(),
     );
-    let mut args = refs(&keyless_args(&ca, ALICE));
+    let mut args = keyless_args(&ca, ALICE);
     args.extend(
         [
             "--not-before=-7200",
@@ -282,7 +107,7 @@ fn signatures_live() {
         &expired,
         &args.iter().map(String::as_str).collect::<Vec<_>>(),
     );
-    let mut args = refs(&keyless_args(&ca, ALICE));
+    let mut args = keyless_args(&ca, ALICE);
     args.extend(
         ["--not-before=-7200", "--not-after=-3600"]
             .iter()
@@ -393,13 +218,7 @@ fn signatures_live() {
         "no signature has a certificate for issuer",
     );
     // the right CA but a log key the trust root does not know: the bundle does not verify
-    let mut mixed: Value = serde_json::from_str(&std::fs::read_to_string(&trust).unwrap()).unwrap();
-    let other: Value =
-        serde_json::from_str(&std::fs::read_to_string(ca2.join("trust-config.json")).unwrap())
-            .unwrap();
-    mixed["trustedRoot"]["tlogs"] = other["trustedRoot"]["tlogs"].clone();
-    let mixed_path = dir.join("mixed-trust-config.json");
-    std::fs::write(&mixed_path, mixed.to_string()).unwrap();
+    let mixed_path = mixed_trust(&dir, &trust, &ca2.join("trust-config.json"));
     assert_fails(
         verify(env.live(Some(&mixed_path)), keyless(&app, ISSUER, ALICE)),
         "was rejected (its Rekor bundle does not verify with the trusted transparency-log keys",
@@ -414,10 +233,10 @@ fn signatures_live() {
     );
     // prefix
     let url_signed = env.push_image(&format!("{addr}/test/url"), "url");
-    let args = refs(&keyless_args(
+    let args = keyless_args(
         &ca,
         "https://github.com/org/repo/.github/workflows/ci.yml@refs/heads/main",
-    ));
+    );
     env.sign(
         &url_signed,
         &args.iter().map(String::as_str).collect::<Vec<_>>(),
@@ -440,7 +259,7 @@ fn signatures_live() {
     );
 
     // --- certificate
-    let leaf = env.leaf_pem(&app);
+    let leaf = env.leaf_pem(&app, "sig");
     let cert_req = |chain: Option<Vec<Vec<u8>>>, rekor: bool| {
         json!({"type": "SigstoreCertificateVerify", "image": &app, "certificate": leaf.as_bytes(),
                "certificate_chain": chain, "require_rekor_bundle": rekor, "annotations": null})
@@ -513,7 +332,7 @@ fn signatures_live() {
         trusted(json!([cert(&ca_pem)]), json!("2001-01-01T00:00:00Z")).unwrap(),
         json!({"trusted": false, "reason": "Certificate is being used before its validity date"})
     );
-    let expired_leaf = env.leaf_pem(&expired);
+    let expired_leaf = env.leaf_pem(&expired, "sig");
     assert_eq!(
         call(
             env.live(None),

@@ -19,6 +19,7 @@ use serde_json::Value;
 use sha2::Digest as _;
 use sigstore::crypto::{CosignVerificationKey, Signature};
 
+use super::certs::{chain_check, describe_identity, url_prefix, CertNames};
 use super::oci::Registry;
 use super::signatures::{TrustRoot, BUNDLE_ANNOTATION, CERT_ANNOTATION, NO_TRUST_ROOT};
 use super::{KeylessInfo, KeylessPrefixInfo};
@@ -36,9 +37,6 @@ pub const MAX_MANIFEST_BYTES: usize = 4 << 20;
 pub const MAX_LAYERS: usize = 128;
 pub const MAX_BLOB_BYTES: usize = 16 << 20;
 const MAX_SIGNATURES: usize = 16;
-const ISSUER_V1_OID: &str = "1.3.6.1.4.1.57264.1.1";
-const ISSUER_V2_OID: &str = "1.3.6.1.4.1.57264.1.8";
-const CODE_SIGNING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03];
 
 /// The `verifier` of a request: a `v2/verify` request object (its `image` is ignored).
 #[derive(Deserialize)]
@@ -131,6 +129,19 @@ fn no_annotations(annotations: &Option<BTreeMap<String, String>>) -> Result<(), 
     }
 }
 
+/// No annotations, and at least one of `wanted` (else the `empty` message).
+fn no_annotations_some<T>(
+    annotations: &Option<BTreeMap<String, String>>,
+    wanted: &[T],
+    empty: &str,
+) -> Result<(), String> {
+    no_annotations(annotations)?;
+    if wanted.is_empty() {
+        return Err(empty.to_string());
+    }
+    Ok(())
+}
+
 fn rekor_keys(
     trust: Option<&TrustRoot>,
 ) -> Result<BTreeMap<String, CosignVerificationKey>, String> {
@@ -180,10 +191,11 @@ fn prepare(verifier: &Value, trust: Option<&TrustRoot>) -> Result<Prepared, Stri
             pub_keys,
             annotations,
         } => {
-            no_annotations(&annotations)?;
-            if pub_keys.is_empty() {
-                return Err("no public keys given (pub_keys is empty)".into());
-            }
+            no_annotations_some(
+                &annotations,
+                &pub_keys,
+                "no public keys given (pub_keys is empty)",
+            )?;
             Prepared::Keys(
                 pub_keys
                     .iter()
@@ -198,10 +210,11 @@ fn prepare(verifier: &Value, trust: Option<&TrustRoot>) -> Result<Prepared, Stri
             keyless,
             annotations,
         } => {
-            no_annotations(&annotations)?;
-            if keyless.is_empty() {
-                return Err("no keyless identities given (keyless is empty)".into());
-            }
+            no_annotations_some(
+                &annotations,
+                &keyless,
+                "no keyless identities given (keyless is empty)",
+            )?;
             let (anchors, rekor_keys) = keyless_trust()?;
             Prepared::Keyless {
                 identities: keyless
@@ -219,25 +232,18 @@ fn prepare(verifier: &Value, trust: Option<&TrustRoot>) -> Result<Prepared, Stri
             keyless_prefix,
             annotations,
         } => {
-            no_annotations(&annotations)?;
-            if keyless_prefix.is_empty() {
-                return Err("no keyless prefixes given (keyless_prefix is empty)".into());
-            }
+            no_annotations_some(
+                &annotations,
+                &keyless_prefix,
+                "no keyless prefixes given (keyless_prefix is empty)",
+            )?;
             let (anchors, rekor_keys) = keyless_trust()?;
             let identities = keyless_prefix
                 .iter()
                 .map(|p| {
-                    // as Kubewarden: a URL, with a '/' appended (typosquatting guard)
-                    let url = url::Url::parse(&p.url_prefix).map_err(|e| {
-                        format!("url_prefix {:?} is not a valid URL: {e}", p.url_prefix)
-                    })?;
-                    let mut prefix = url.to_string();
-                    if !prefix.ends_with('/') {
-                        prefix.push('/');
-                    }
                     Ok(Identity::Prefix {
                         issuer: p.issuer.clone(),
-                        prefix,
+                        prefix: url_prefix(&p.url_prefix)?,
                     })
                 })
                 .collect::<Result<_, String>>()?;
@@ -300,65 +306,16 @@ struct LeafInfo {
     spki: Vec<u8>,
 }
 
-/// A DER UTF8String (the .1.8 issuer extension's value).
-fn der_utf8(value: &[u8]) -> Option<String> {
-    let (&tag, rest) = value.split_first()?;
-    if tag != 0x0c {
-        return None;
-    }
-    let (&first, rest) = rest.split_first()?;
-    let (len, rest) = if first < 0x80 {
-        (usize::from(first), rest)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 || rest.len() < n {
-            return None;
-        }
-        let len = rest[..n]
-            .iter()
-            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
-        (len, &rest[n..])
-    };
-    if rest.len() != len {
-        return None;
-    }
-    String::from_utf8(rest.to_vec()).ok()
-}
-
 impl LeafInfo {
     fn parse(der: &[u8]) -> Result<Self, String> {
         let (_, cert) = x509_parser::parse_x509_certificate(der)
             .map_err(|e| format!("invalid certificate: {e}"))?;
-        let mut v1 = None;
-        let mut v2 = None;
-        for ext in cert.extensions() {
-            match ext.oid.to_id_string().as_str() {
-                ISSUER_V1_OID => v1 = String::from_utf8(ext.value.to_vec()).ok(),
-                ISSUER_V2_OID => v2 = der_utf8(ext.value),
-                _ => {}
-            }
-        }
-        let mut emails_and_uris = Vec::new();
-        let mut uris = Vec::new();
-        if let Ok(Some(san)) = cert.subject_alternative_name() {
-            for name in &san.value.general_names {
-                match name {
-                    x509_parser::extensions::GeneralName::RFC822Name(s) => {
-                        emails_and_uris.push(s.to_string())
-                    }
-                    x509_parser::extensions::GeneralName::URI(s) => {
-                        emails_and_uris.push(s.to_string());
-                        uris.push(s.to_string());
-                    }
-                    _ => {}
-                }
-            }
-        }
+        let names = CertNames::read(&cert);
         Ok(LeafInfo {
             // Fulcio writes both; the newer (.1.8) wins when present
-            issuer: v2.or(v1),
-            emails_and_uris,
-            uris,
+            issuer: names.issuer_v2.or(names.issuer_v1),
+            emails_and_uris: names.emails_and_uris,
+            uris: names.uris,
             not_before: cert.validity().not_before.timestamp(),
             not_after: cert.validity().not_after.timestamp(),
             spki: cert.public_key().raw.to_vec(),
@@ -366,18 +323,21 @@ impl LeafInfo {
     }
 
     fn describe(&self) -> String {
-        format!(
-            "issuer {} and subject {}",
-            self.issuer.as_deref().unwrap_or("(none)"),
-            self.emails_and_uris
-                .first()
-                .map(String::as_str)
-                .unwrap_or("(none)")
-        )
+        describe_identity(self.issuer.as_deref(), &self.emails_and_uris)
     }
 
     fn not_before_time(&self) -> UnixTime {
         unix_time(self.not_before)
+    }
+
+    /// Is a Rekor integrated time within the certificate's validity?
+    fn check_integrated_time(&self, time: i64) -> Result<(), String> {
+        if time < self.not_before || time > self.not_after {
+            return Err(
+                "its Rekor integrated time is outside the certificate's validity".to_string(),
+            );
+        }
+        Ok(())
     }
 }
 
@@ -385,36 +345,6 @@ fn unix_time(secs: i64) -> UnixTime {
     UnixTime::since_unix_epoch(std::time::Duration::from_secs(
         u64::try_from(secs).unwrap_or(0),
     ))
-}
-
-/// Does `leaf` chain to one of `anchors` (through `intermediates`) at `time` (now if
-/// `None`), for code signing?
-fn chain_check(
-    leaf: &CertificateDer<'_>,
-    anchors: &[CertificateDer<'static>],
-    intermediates: &[CertificateDer<'static>],
-    time: Option<UnixTime>,
-) -> Result<(), String> {
-    let anchors = anchors
-        .iter()
-        .map(|c| {
-            webpki::anchor_from_trusted_cert(c)
-                .map(|a| a.to_owned())
-                .map_err(|e| format!("invalid certificate authority: {e}"))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let ee = webpki::EndEntityCert::try_from(leaf).map_err(|e| e.to_string())?;
-    ee.verify_for_usage(
-        webpki::ALL_VERIFICATION_ALGS,
-        &anchors,
-        intermediates,
-        time.unwrap_or_else(UnixTime::now),
-        webpki::KeyUsage::required(CODE_SIGNING),
-        None,
-        None,
-    )
-    .map(|_| ())
-    .map_err(|e| e.to_string())
 }
 
 /// A DSSE envelope.
@@ -510,6 +440,13 @@ fn bundle_binds(
             .iter()
             .any(|s| *s == bytes || b64decode(&String::from_utf8_lossy(&bytes)).as_ref() == Some(s))
     };
+    // an entry signature (in `sig_field`) that verified, by this signer (in `signer_field`)
+    let signed = |sigs: Option<&Value>, sig_field: &str, signer_field: &str| {
+        sigs.and_then(Value::as_array).is_some_and(|sigs| {
+            sigs.iter()
+                .any(|s| sig_matches(s.get(sig_field)) && signer.matches(s.get(signer_field)))
+        })
+    };
     let ok = match (kind, version) {
         ("intoto", "0.0.1") => {
             let content = spec.get("content").unwrap_or(&Value::Null);
@@ -522,25 +459,11 @@ fn bundle_binds(
         ("intoto", "0.0.2") => {
             let content = spec.get("content").unwrap_or(&Value::Null);
             hash_is(content.get("payloadHash"), &payload_hash)
-                && content
-                    .pointer("/envelope/signatures")
-                    .and_then(Value::as_array)
-                    .is_some_and(|sigs| {
-                        sigs.iter().any(|s| {
-                            sig_matches(s.get("sig")) && signer.matches(s.get("publicKey"))
-                        })
-                    })
+                && signed(content.pointer("/envelope/signatures"), "sig", "publicKey")
         }
         ("dsse", "0.0.1") => {
             hash_is(spec.get("payloadHash"), &payload_hash)
-                && spec
-                    .get("signatures")
-                    .and_then(Value::as_array)
-                    .is_some_and(|sigs| {
-                        sigs.iter().any(|s| {
-                            sig_matches(s.get("signature")) && signer.matches(s.get("verifier"))
-                        })
-                    })
+                && signed(spec.get("signatures"), "signature", "verifier")
         }
         _ => {
             return Err(format!(
@@ -681,12 +604,7 @@ impl Prepared {
                     Err(_) if not_chained() => return Err(untrusted.to_string()),
                     Err(reason) => return Err(reason),
                 };
-                if time < info.not_before || time > info.not_after {
-                    return Err(
-                        "its Rekor integrated time is outside the certificate's validity"
-                            .to_string(),
-                    );
-                }
+                info.check_integrated_time(time)?;
                 chain_check(&leaf, anchors, &intermediates, Some(unix_time(time)))
                     .map_err(|_| untrusted.to_string())
             }
@@ -717,12 +635,7 @@ impl Prepared {
                         &signatures,
                         &signer,
                     )?;
-                    if time < info.not_before || time > info.not_after {
-                        return Err(
-                            "its Rekor integrated time is outside the certificate's validity"
-                                .to_string(),
-                        );
-                    }
+                    info.check_integrated_time(time)?;
                     Some(unix_time(time))
                 } else if rekor_keys.is_empty() {
                     None
@@ -913,17 +826,6 @@ mod tests {
             b"DSSEv1 28 application/vnd.in-toto+json 5 hello".to_vec()
         );
         assert_eq!(pae("", b""), b"DSSEv1 0  0 ".to_vec());
-    }
-
-    #[test]
-    fn der_utf8_strings() {
-        assert_eq!(der_utf8(&[0x0c, 2, b'a', b'b']).as_deref(), Some("ab"));
-        assert_eq!(der_utf8(&[0x0c, 3, b'a', b'b']), None);
-        assert_eq!(der_utf8(&[0x13, 2, b'a', b'b']), None);
-        let mut long = vec![0x0c, 0x81, 200];
-        long.extend(std::iter::repeat_n(b'x', 200));
-        assert_eq!(der_utf8(&long).map(|s| s.len()), Some(200));
-        assert_eq!(der_utf8(&[]), None);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! operations: [`oci`], [`crypto`].
 
 pub mod attestations;
+mod certs;
 pub mod crypto;
 pub mod live;
 pub mod oci;

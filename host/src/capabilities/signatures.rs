@@ -26,6 +26,7 @@ use sigstore::registry::{Auth, OciReference};
 use sigstore::trust::ManualTrustRoot;
 use tokio::runtime::Handle;
 
+use super::certs::{chain_check, describe_identity, url_prefix, CertNames};
 use super::oci::{Registry, Sources};
 use super::{HostRequest, KeylessInfo, KeylessPrefixInfo};
 
@@ -391,8 +392,8 @@ impl Verifier {
                     .into_owned();
                 if let Some(chain) = &chain {
                     // reject early a certificate that chains at no time at all
-                    if chain_check(&leaf, chain, None).is_err()
-                        && chain_check(&leaf, chain, not_before(&leaf)).is_err()
+                    if chain_check(&leaf, chain, &[], None).is_err()
+                        && chain_check(&leaf, chain, &[], not_before(&leaf)).is_err()
                     {
                         return Err(
                             "the certificate does not chain to the given certificate_chain".into(),
@@ -491,7 +492,7 @@ impl Verifier {
                     identity.describe()
                 ));
             }
-            if chain_check(&identity.der, &anchors, not_before(&identity.der)).is_err() {
+            if chain_check(&identity.der, &anchors, &[], not_before(&identity.der)).is_err() {
                 return Some(
                     "the certificate does not chain to the trusted certificate authorities"
                         .to_string(),
@@ -518,47 +519,10 @@ fn not_before(der: &CertificateDer<'_>) -> Option<UnixTime> {
     )))
 }
 
-/// Does `leaf` chain to `chain` (all of them trust anchors, as the crate's certificate pool)
-/// at `time` (now if `None`), for code signing?
-fn chain_check(
-    leaf: &CertificateDer<'_>,
-    chain: &[CertificateDer<'static>],
-    time: Option<UnixTime>,
-) -> Result<(), String> {
-    let anchors = chain
-        .iter()
-        .map(|c| {
-            webpki::anchor_from_trusted_cert(c)
-                .map(|a| a.to_owned())
-                .map_err(|e| format!("invalid certificate authority: {e}"))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let ee = webpki::EndEntityCert::try_from(leaf).map_err(|e| e.to_string())?;
-    const CODE_SIGNING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03];
-    ee.verify_for_usage(
-        webpki::ALL_VERIFICATION_ALGS,
-        &anchors,
-        &[],
-        time.unwrap_or_else(UnixTime::now),
-        webpki::KeyUsage::required(CODE_SIGNING),
-        None,
-        None,
-    )
-    .map(|_| ())
-    .map_err(|e| e.to_string())
-}
-
 fn prefix_check(info: &KeylessPrefixInfo) -> Result<Check, String> {
-    // Kubewarden parses the prefix as a URL and appends '/' (typosquatting guard).
-    let url = url::Url::parse(&info.url_prefix)
-        .map_err(|e| format!("url_prefix {:?} is not a valid URL: {e}", info.url_prefix))?;
-    let mut prefix = url.to_string();
-    if !prefix.ends_with('/') {
-        prefix.push('/');
-    }
     Ok(Check::Prefix {
         issuer: info.issuer.clone(),
-        prefix,
+        prefix: url_prefix(&info.url_prefix)?,
     })
 }
 
@@ -573,39 +537,17 @@ impl CertIdentity {
     fn from_pem(pem: &[u8]) -> Option<Self> {
         let der = CertificateDer::from_pem_slice(pem).ok()?.into_owned();
         let (_, cert) = x509_parser::parse_x509_certificate(&der).ok()?;
-        let mut issuer = None;
-        for ext in cert.extensions() {
-            let oid = ext.oid.to_id_string();
-            if oid == "1.3.6.1.4.1.57264.1.1" {
-                issuer = String::from_utf8(ext.value.to_vec()).ok();
-            }
-        }
-        let mut subjects = Vec::new();
-        if let Ok(Some(san)) = cert.subject_alternative_name() {
-            for name in &san.value.general_names {
-                match name {
-                    x509_parser::extensions::GeneralName::RFC822Name(s)
-                    | x509_parser::extensions::GeneralName::URI(s) => subjects.push(s.to_string()),
-                    _ => {}
-                }
-            }
-        }
+        // the .1.1 issuer only: what the crate reads
+        let names = CertNames::read(&cert);
         Some(CertIdentity {
+            issuer: names.issuer_v1,
+            subjects: names.emails_and_uris,
             der,
-            issuer,
-            subjects,
         })
     }
 
     fn describe(&self) -> String {
-        format!(
-            "issuer {} and subject {}",
-            self.issuer.as_deref().unwrap_or("(none)"),
-            self.subjects
-                .first()
-                .map(String::as_str)
-                .unwrap_or("(none)")
-        )
+        describe_identity(self.issuer.as_deref(), &self.subjects)
     }
 }
 
@@ -751,7 +693,7 @@ impl Check {
                                 UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs))
                             })
                         });
-                        Ok(chain_check(leaf, chain, time).is_ok())
+                        Ok(chain_check(leaf, chain, &[], time).is_ok())
                     }
                 }
             }
