@@ -5,7 +5,8 @@
 use super::error::{Code, CueError};
 use super::parser::{FieldKind, Op};
 use super::value::{
-    compare, equal, fmt_float, kind_name, show, unify, ClosedSet, FieldVal, ListVal, StructVal, Val,
+    compare, equal, fmt_float, force, kind_name, show, unify, ClosedSet, FieldVal, ListVal,
+    StructVal, Val,
 };
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -121,7 +122,7 @@ pub fn call<'a>(name: &str, args: Vec<Val<'a>>) -> Val<'a> {
     };
     let args: Vec<Val<'a>> = args
         .into_iter()
-        .map(super::value::resolve_default)
+        .map(|a| force(super::value::resolve_default(a)))
         .collect();
     if let Some(Val::Bottom(e)) = args.iter().find(|a| matches!(a, Val::Bottom(_))) {
         return Val::Bottom(e.clone());
@@ -149,6 +150,10 @@ pub fn call<'a>(name: &str, args: Vec<Val<'a>>) -> Val<'a> {
 
 /// Runs a validator (or a regular-expression bound) against a concrete value.
 pub fn check<'a>(name: &str, x: &Val<'a>, args: &[Val<'a>]) -> Val<'a> {
+    if matches!(x, Val::Json(_)) || args.iter().any(|a| matches!(a, Val::Json(_))) {
+        let args: Vec<Val<'a>> = args.iter().cloned().map(force).collect();
+        return check(name, &force(x.clone()), &args);
+    }
     match name {
         "=~" | "!~" => match (x, args.first()) {
             (Val::Str(s), Some(Val::Str(p))) => match regex(p) {
@@ -347,7 +352,7 @@ fn apply<'a>(name: &str, a: &[Val<'a>]) -> Val<'a> {
         ("list.Concat", Some(Val::List(l))) => {
             let mut out = Vec::new();
             for e in &l.elems {
-                match e {
+                match force(e.clone()) {
                     Val::List(inner) => out.extend(inner.elems.iter().cloned()),
                     _ => return bad(name, a),
                 }
@@ -634,6 +639,7 @@ fn noncon<'a>(v: &Val<'a>, op: Op) -> Val<'a> {
 }
 
 pub fn unary<'a>(op: Op, v: Val<'a>) -> Val<'a> {
+    let v = force(v);
     if let Val::Bottom(_) = v {
         return v;
     }
@@ -665,6 +671,7 @@ pub fn unary<'a>(op: Op, v: Val<'a>) -> Val<'a> {
 }
 
 pub fn binary<'a>(op: Op, x: Val<'a>, y: Val<'a>) -> Val<'a> {
+    let (x, y) = (force(x), force(y));
     if let Val::Bottom(_) = x {
         return x;
     }

@@ -8,7 +8,7 @@ use super::error::{Code, CueError};
 use super::parser::{
     Comprehension, Decl, Expr, FieldKind, Label, ListElem, ListLit, Op, RefKind, StructLit,
 };
-use super::value::{resolve_default, show, unify, ClosedSet, FieldVal, Val};
+use super::value::{json_val, resolve_default, show, unify, ClosedSet, FieldVal, Val};
 use super::Limits;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -415,6 +415,28 @@ impl<'a> Evaluator<'a> {
                     }
                 }
             }
+            Val::Json(serde_json::Value::Object(o)) => {
+                if let Some(x) = self.vm(v) {
+                    x.is_struct = true;
+                }
+                for (l, j) in o {
+                    self.add_field(v, l, FieldKind::Regular, Conj::Val(json_val(j)));
+                }
+            }
+            Val::Json(serde_json::Value::Array(a)) => {
+                for (i, j) in a.iter().enumerate() {
+                    self.add_field(
+                        v,
+                        &i.to_string(),
+                        FieldKind::Regular,
+                        Conj::Val(json_val(j)),
+                    );
+                }
+                if let Some(x) = self.vm(v) {
+                    x.lists.push((a.len(), None));
+                }
+            }
+            Val::Json(j) => self.add_val(v, json_val(j)),
             Val::List(l) => {
                 for (i, e) in l.elems.iter().enumerate() {
                     self.add_field(v, &i.to_string(), FieldKind::Regular, Conj::Val(e.clone()));

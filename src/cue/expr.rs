@@ -4,7 +4,7 @@ use super::builtins;
 use super::error::{Code, CueError};
 use super::eval::{var_binding, Binding, Conj, Env, Evaluator, Frame, VId};
 use super::parser::{Clause, Expr, FieldKind, IPart, Op, RefKind};
-use super::value::{resolve_default, show, FieldVal, Val};
+use super::value::{force, json_val, resolve_default, show, FieldVal, Val};
 use std::rc::Rc;
 
 impl<'a> Evaluator<'a> {
@@ -44,7 +44,7 @@ impl<'a> Evaluator<'a> {
             }
             Clause::For { key, val, src, .. } => {
                 let items: Vec<(Val<'a>, Val<'a>)> =
-                    match resolve_default(self.eval_expr(src, &env)) {
+                    match force(resolve_default(self.eval_expr(src, &env))) {
                         Val::List(l) => l
                             .elems
                             .iter()
@@ -303,6 +303,12 @@ impl<'a> Evaluator<'a> {
     pub(super) fn select(&mut self, b: Val<'a>, name: &str) -> Val<'a> {
         match b {
             Val::Package(p) => builtins::member(&p, name),
+            // A document object: one field read without converting the rest.
+            Val::Json(serde_json::Value::Object(o)) => match o.get(name) {
+                Some(x) => json_val(x),
+                None => Val::incomplete(format!("undefined field: {name}")),
+            },
+            j @ Val::Json(_) => self.select(force(j), name),
             Val::Struct(s) => match s.fields.iter().find(|(l, _, _)| l == name) {
                 Some((_, FieldKind::Regular, FieldVal::Done(v))) => v.clone(),
                 _ => Val::incomplete(format!("undefined field: {name}")),
@@ -317,7 +323,14 @@ impl<'a> Evaluator<'a> {
     }
 
     pub(super) fn index(&mut self, b: Val<'a>, i: Val<'a>) -> Val<'a> {
-        match (b, i) {
+        if let (Val::Json(serde_json::Value::Array(a)), Val::Int(n)) = (&b, &i) {
+            // A document array: one element read without converting the rest.
+            return match usize::try_from(*n).ok().and_then(|k| a.get(k)) {
+                Some(x) => json_val(x),
+                None => Val::error(format!("index out of range [{n}] with length {}", a.len())),
+            };
+        }
+        match (force(b), i) {
             (Val::Bottom(e), _) | (_, Val::Bottom(e)) => Val::Bottom(e),
             (Val::List(l), Val::Int(n)) => {
                 match usize::try_from(n).ok().and_then(|k| l.elems.get(k)) {

@@ -17,6 +17,16 @@ impl<'a> Evaluator<'a> {
         if self.v(v).is_some_and(|x| x.evaluating) {
             return Val::incomplete("structural cycle");
         }
+        // Document data that nothing else constrains (its conjuncts are all the same document
+        // value): its value is that data, read lazily, with no vertices built below it. Every
+        // constraint on a field (a policy conjunct, a pattern, a list element constraint, a
+        // comprehension's field) is a conjunct of its vertex, so this holds for the subtree.
+        if let Some(j) = self.v(v).and_then(|x| pure_document(&x.conjs)) {
+            if let Some(x) = self.vm(v) {
+                x.result = Some(Val::Json(j));
+            }
+            return Val::Json(j);
+        }
         let (stop, deep) = (self.budget(), self.enter());
         if stop || deep {
             self.depth -= 1;
@@ -107,11 +117,11 @@ impl<'a> Evaluator<'a> {
                 Conj::Lit { .. } => Val::Top,
             };
             match val {
-                Val::Struct(_) | Val::List(_) => self.add_val(v, val),
+                Val::Struct(_) | Val::List(_) | Val::Json(_) => self.add_val(v, val),
                 Val::Disj(ref alts)
-                    if alts
-                        .iter()
-                        .any(|(a, _)| matches!(a, Val::Struct(_) | Val::List(_))) =>
+                    if alts.iter().any(|(a, _)| {
+                        matches!(a, Val::Struct(_) | Val::List(_) | Val::Json(_))
+                    }) =>
                 {
                     self.add_val(v, val)
                 }
@@ -282,6 +292,19 @@ impl<'a> Evaluator<'a> {
             patterns,
         }))
     }
+}
+
+/// The document value all of `conjs` are, if they are all the same lazy document object or array.
+fn pure_document<'a>(conjs: &[Conj<'a>]) -> Option<&'a serde_json::Value> {
+    let mut out: Option<&'a serde_json::Value> = None;
+    for c in conjs {
+        match (c, out) {
+            (Conj::Val(Val::Json(j)), None) => out = Some(*j),
+            (Conj::Val(Val::Json(j)), Some(o)) if std::ptr::eq(*j, o) => {}
+            _ => return None,
+        }
+    }
+    out
 }
 
 /// The first error inside a value (conflicts anywhere make a disjunct fail).

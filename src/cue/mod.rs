@@ -9,6 +9,13 @@
 //! (vertices, unification, disjunctions) with `value` (scalar unification) and `builtins`;
 //! `error` renders CUE-style messages.
 //!
+//! The document is read lazily: it is checked against the size and depth budgets up front, then
+//! enters evaluation as `Val::Json` (a reference into the `serde_json::Value`). A field whose only
+//! conjunct is document data (no policy conjunct, pattern, list element constraint or comprehension
+//! reached it) evaluates to that reference without building vertices below it: concrete data that
+//! nothing constrains cannot fail non-concrete validation. References, comprehensions, builtins and
+//! messages convert it one level at a time (`value::force`) where they read it.
+//!
 //! Supported: `package` and `import` clauses; structs, lists (`[...T]`, `[a, ...T]`), every literal
 //! kind (multi-line and interpolated strings, bytes, hex/octal/binary ints, floats); the types
 //! `null bool int float number string bytes _ _|_`; `&`, `|` with `*` defaults; bounds `< <= > >=
@@ -36,9 +43,8 @@ mod tests;
 
 use error::{Code, CueError};
 use eval::{Conj, Evaluator};
-use parser::{FieldKind, StructLit};
+use parser::StructLit;
 use std::rc::Rc;
-use value::{ListVal, StructVal, Val};
 
 /// Budgets for hostile policies and documents: each exceeded budget is an error, never a crash or hang.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,7 +110,8 @@ impl Program {
         limits: Limits,
     ) -> Result<(), String> {
         let mut budget = limits.max_document_bytes;
-        let doc = from_json(document, 0, &limits, &mut budget)?;
+        check_document(document, 0, &limits, &mut budget)?;
+        let doc = value::json_val(document);
         let mut ev = Evaluator::new(limits);
         let root_expr = parser::Expr::Struct(self.body.clone());
         let root = ev.new_vertex(
@@ -137,12 +144,14 @@ impl Program {
     }
 }
 
-fn from_json<'a>(
+/// Checks the document against the depth and size budgets (as a conversion would, in the same
+/// order), without converting it: the evaluator reads it lazily (`value::Val::Json`).
+fn check_document(
     j: &serde_json::Value,
     depth: usize,
     limits: &Limits,
     budget: &mut usize,
-) -> Result<Val<'a>, String> {
+) -> Result<(), String> {
     let too_big = || {
         format!(
             "document too large (limit {} bytes)",
@@ -156,41 +165,27 @@ fn from_json<'a>(
         ));
     }
     *budget = budget.checked_sub(8).ok_or_else(too_big)?;
-    Ok(match j {
-        serde_json::Value::Null => Val::Null,
-        serde_json::Value::Bool(b) => Val::Bool(*b),
-        serde_json::Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
-            (Some(i), _, _) => Val::Int(i128::from(i)),
-            (_, Some(u), _) => Val::Int(i128::from(u)),
-            (_, _, Some(f)) => Val::Float(f),
-            _ => return Err(CueError::new(Code::Eval, "invalid number in document").render()),
-        },
+    match j {
+        serde_json::Value::Null | serde_json::Value::Bool(_) => {}
+        serde_json::Value::Number(n) => {
+            if n.as_i64().is_none() && n.as_u64().is_none() && n.as_f64().is_none() {
+                return Err(CueError::new(Code::Eval, "invalid number in document").render());
+            }
+        }
         serde_json::Value::String(s) => {
             *budget = budget.checked_sub(s.len()).ok_or_else(too_big)?;
-            Val::str(s)
         }
         serde_json::Value::Array(a) => {
-            let mut elems = Vec::with_capacity(a.len());
             for x in a {
-                elems.push(from_json(x, depth + 1, limits, budget)?);
+                check_document(x, depth + 1, limits, budget)?;
             }
-            Val::List(Rc::new(ListVal { elems, rest: None }))
         }
         serde_json::Value::Object(o) => {
-            let mut fields = Vec::with_capacity(o.len());
             for (k, x) in o {
                 *budget = budget.checked_sub(k.len()).ok_or_else(too_big)?;
-                fields.push((
-                    k.clone(),
-                    FieldKind::Regular,
-                    value::FieldVal::Done(from_json(x, depth + 1, limits, budget)?),
-                ));
+                check_document(x, depth + 1, limits, budget)?;
             }
-            Val::Struct(Rc::new(StructVal {
-                fields,
-                closed: Vec::new(),
-                patterns: Vec::new(),
-            }))
         }
-    })
+    }
+    Ok(())
 }

@@ -251,3 +251,37 @@ fn budget_string_length() {
         "{err}"
     );
 }
+
+#[test]
+fn unconstrained_document_data_is_not_evaluated() {
+    // The seed's policy reads a few fields: the 5000 components cost no evaluation steps, so a
+    // small step budget suffices; constraining every component still counts every step.
+    let seed = "predicateType: \"https://cyclonedx.org/bom\"\npredicate: specVersion: \"1.4\"\npredicate: metadata: tools: [{name: \"trivy\"}]\n";
+    let small = Limits {
+        max_steps: 200,
+        ..Limits::default()
+    };
+    let doc = big_sbom(5000, "trivy");
+    assert_eq!(
+        compile(seed).unwrap().evaluate_with_limits(&doc, small),
+        Ok(())
+    );
+    assert_eq!(
+        compile(seed)
+            .unwrap()
+            .evaluate_with_limits(&big_sbom(5000, "syft"), small)
+            .unwrap_err(),
+        "predicate.metadata.tools.0.name: conflicting values \"syft\" and \"trivy\""
+    );
+    let every = compile(&format!(
+        "{seed}predicate: components: [...{{name: string}}]\n"
+    ))
+    .unwrap();
+    assert_eq!(
+        every.evaluate_with_limits(&doc, small).unwrap_err(),
+        "evaluation budget exceeded (more than 200 steps)"
+    );
+    // References, comprehensions and builtins still read the lazy data.
+    let reads = compile("import \"list\"\npredicate: _\nn: len(predicate.components) & 5000\nnames: [for c in predicate.components if c.name == \"pkg-7\" {c.version}] & [\"1.0.0\"]\nok: list.Contains(predicate.metadata.tools, {name: \"trivy\"}) & true\n").unwrap();
+    assert_eq!(reads.evaluate(&doc), Ok(()));
+}

@@ -29,6 +29,10 @@ pub enum Val<'a> {
     Disj(Rc<Vec<(Val<'a>, bool)>>),
     Builtin(Rc<str>),
     Package(Rc<str>),
+    /// A JSON object or array of the document, converted lazily (`force`): concrete data that
+    /// no constraint has reached needs neither vertices nor conversion (issue 5's performance).
+    /// Never a scalar: `json_val` converts scalars at once.
+    Json(&'a serde_json::Value),
 }
 
 #[derive(Clone, Debug)]
@@ -59,6 +63,44 @@ pub struct ListVal<'a> {
     pub rest: Option<Vec<Conj<'a>>>,
 }
 
+/// A document value: scalars converted, objects and arrays left lazy.
+pub fn json_val(j: &serde_json::Value) -> Val<'_> {
+    match j {
+        serde_json::Value::Null => Val::Null,
+        serde_json::Value::Bool(b) => Val::Bool(*b),
+        serde_json::Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => Val::Int(i128::from(i)),
+            (_, Some(u), _) => Val::Int(i128::from(u)),
+            (_, _, Some(f)) => Val::Float(f),
+            // Rejected before evaluation (`check_document`).
+            _ => Val::error("invalid number in document"),
+        },
+        serde_json::Value::String(s) => Val::str(s),
+        serde_json::Value::Array(_) | serde_json::Value::Object(_) => Val::Json(j),
+    }
+}
+
+/// One level of a lazy document value as a struct or list (its children stay lazy): the value the
+/// document's vertices would have evaluated to. Other values are returned unchanged.
+pub fn force(v: Val<'_>) -> Val<'_> {
+    match v {
+        Val::Json(serde_json::Value::Array(a)) => Val::List(Rc::new(ListVal {
+            elems: a.iter().map(json_val).collect(),
+            rest: None,
+        })),
+        Val::Json(serde_json::Value::Object(o)) => Val::Struct(Rc::new(StructVal {
+            fields: o
+                .iter()
+                .map(|(k, x)| (k.clone(), FieldKind::Regular, FieldVal::Done(json_val(x))))
+                .collect(),
+            closed: Vec::new(),
+            patterns: Vec::new(),
+        })),
+        Val::Json(other) => json_val(other),
+        other => other,
+    }
+}
+
 impl<'a> Val<'a> {
     pub fn incomplete(msg: impl Into<String>) -> Self {
         Val::Bottom(CueError::new(Code::Incomplete, msg))
@@ -80,6 +122,7 @@ impl<'a> Val<'a> {
                 | Val::Bytes(_)
                 | Val::Struct(_)
                 | Val::List(_)
+                | Val::Json(_)
         )
     }
     pub fn is_atom(&self) -> bool {
@@ -111,6 +154,8 @@ impl<'a> Val<'a> {
             Val::Conj(vs) => vs.iter().fold(K_TOP, |k, v| k & v.kind()),
             Val::Struct(_) => K_STRUCT,
             Val::List(_) => K_LIST,
+            Val::Json(j) if j.is_array() => K_LIST,
+            Val::Json(_) => K_STRUCT,
             Val::Disj(alts) => alts.iter().fold(0, |k, (v, _)| k | v.kind()),
         }
     }
@@ -207,12 +252,15 @@ pub fn show(v: &Val) -> String {
             .collect::<Vec<_>>()
             .join(" | "),
         Val::Builtin(n) | Val::Package(n) => n.to_string(),
+        Val::Json(j) => show(&force(Val::Json(j))),
     }
 }
 
 /// Structural equality of concrete values.
 pub fn equal(a: &Val, b: &Val) -> bool {
     match (a, b) {
+        (Val::Json(x), Val::Json(y)) if std::ptr::eq(*x, *y) => true,
+        (Val::Json(_), _) | (_, Val::Json(_)) => equal(&force(a.clone()), &force(b.clone())),
         (Val::Null, Val::Null) => true,
         (Val::Bool(x), Val::Bool(y)) => x == y,
         (Val::Int(x), Val::Int(y)) => x == y,
@@ -360,7 +408,7 @@ pub fn unify<'a>(
     new: Val<'a>,
     check: &mut dyn FnMut(&str, &Val<'a>, &[Val<'a>]) -> Val<'a>,
 ) -> Val<'a> {
-    match (acc, new) {
+    match (force(acc), force(new)) {
         (b @ Val::Bottom(_), _) | (_, b @ Val::Bottom(_)) => b,
         (Val::Top, x) | (x, Val::Top) => x,
         (Val::Disj(alts), other) | (other, Val::Disj(alts)) => {
