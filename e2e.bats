@@ -415,14 +415,15 @@ policies:
 YAML
 }
 
-# key_attestation_policy FILE NAME GLOB TYPE [CUE]: a key authority requiring one attestation.
+# key_attestation_policy FILE NAME GLOB TYPE [POLICY [POLICY_TYPE]]: a key authority requiring one
+# attestation, with a CUE (default) or Rego policy.
 key_attestation_policy() {
   {
     printf '  - name: %s\n    spec:\n      images: [{glob: "%s"}]\n      authorities:\n        - key:\n            data: |\n' "$2" "$3"
     sed 's/^/              /' "$WORK/keys/cosign.pub"
     printf '          attestations:\n            - name: %s-attestation\n              predicateType: "%s"\n' "$2" "$4"
     if [ -n "${5:-}" ]; then
-      printf '              policy:\n                type: cue\n                data: |\n'
+      printf '              policy:\n                type: %s\n                data: |\n' "${6:-cue}"
       printf '%s\n' "$5" | sed 's/^/                  /'
     fi
   } >>"$1"
@@ -461,6 +462,27 @@ predicate: Data: strings.HasPrefix("release")'
   [ "$(jq -r .allowed <<<"$output")" = "false" ]
   [[ "$(jq -r .status.message <<<"$output")" == "validation failed: failed policy: strict: spec.containers[0].image
 $REGISTRY/att/custom:v1@$CUSTOM_DIGEST failed evaluating cue policy for strict-attestation: failed to evaluate the policy with error: predicate.Data: invalid value \"foobar e2e test\" (does not satisfy strings.HasPrefix(\"release\"))"* ]]
+}
+
+@test "attestations: a custom predicate passes a Rego policy, and fails one wanting other data" {
+  needs_attestations
+  echo "policies:" >"$BATS_TEST_TMPDIR/rego.yaml"
+  key_attestation_policy "$BATS_TEST_TMPDIR/rego.yaml" rego "$REGISTRY/att/custom*" custom \
+    'package sigstore
+default isCompliant = false
+isCompliant { input.predicate.Data == "foobar e2e test" }' rego
+  evaluate "$(pod_request "$REGISTRY/att/custom:v1")" "$BATS_TEST_TMPDIR/rego.yaml"
+  [ "$(jq -r .allowed <<<"$output")" = "true" ]
+  [ "$(patch_value /spec/containers/0/image)" = "$REGISTRY/att/custom:v1@$CUSTOM_DIGEST" ]
+  echo "policies:" >"$BATS_TEST_TMPDIR/other.yaml"
+  key_attestation_policy "$BATS_TEST_TMPDIR/other.yaml" other "$REGISTRY/att/custom*" custom \
+    'package sigstore
+default isCompliant = false
+isCompliant { input.predicate.Data == "something else" }' rego
+  evaluate "$(pod_request "$REGISTRY/att/custom:v1")" "$BATS_TEST_TMPDIR/other.yaml"
+  [ "$(jq -r .allowed <<<"$output")" = "false" ]
+  [ "$(jq -r .status.message <<<"$output")" = "validation failed: failed policy: other: spec.containers[0].image
+$REGISTRY/att/custom:v1@$CUSTOM_DIGEST failed evaluating rego policy for type other-attestation: policy is not compliant for query 'isCompliant = data.sigstore.isCompliant'" ]
 }
 
 @test "attestations: an image without attestations is denied" {

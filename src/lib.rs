@@ -23,6 +23,7 @@ pub mod cue;
 pub mod decide;
 pub mod field_error;
 pub mod policy_eval;
+pub mod rego;
 pub mod settings;
 pub mod verify;
 

@@ -1,7 +1,7 @@
 //! One attestation or CIP-level policy against one JSON document, with cosign's messages; what
 //! `cip-host evaluate` exposes to policy authors through the `evaluate` waPC function.
 
-use crate::cue;
+use crate::{cue, rego};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -18,8 +18,14 @@ pub fn evaluate(type_: &str, policy: &str, input: &Value, name: &str) -> Result<
             })?;
             program.evaluate(input).map_err(|e| cue_failure(name, &e))
         }
+        "rego" => {
+            let program = rego::compile(policy).map_err(|e| {
+                format!("failed evaluating rego policy for type {name}: failed to compile the rego policy with error: {e}")
+            })?;
+            program.evaluate(input).map_err(|f| f.message(name))
+        }
         other => Err(format!(
-            "policy type {other} is not evaluated by this version (only cue)"
+            "policy type {other} is not evaluated by this version (only cue and rego)"
         )),
     }
 }

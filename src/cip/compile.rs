@@ -87,6 +87,7 @@ pub struct CompiledAttestation {
 #[derive(Debug)]
 pub enum AttestationPolicy {
     Cue(crate::cue::Program),
+    Rego(crate::rego::Program),
 }
 
 #[derive(Debug)]
@@ -259,7 +260,7 @@ fn compile_authority(index: usize, a: &spec::Authority) -> Result<CompiledAuthor
     })
 }
 
-/// CUE is compiled here, so a policy that cannot compile is a settings error, not a denial of
+/// CUE and Rego are compiled here, so a policy that cannot compile is a settings error, not a denial of
 /// every image it covers.
 fn compile_policy(policy: &spec::Policy, path: &str) -> Result<AttestationPolicy, String> {
     match text(&policy.type_) {
@@ -268,8 +269,13 @@ fn compile_policy(policy: &spec::Policy, path: &str) -> Result<AttestationPolicy
             .map_err(|e| {
                 format!("invalid value: cue: {path}.data\nfailed to compile the cue policy with error: {e}")
             }),
+        "rego" => crate::rego::compile(text(&policy.data))
+            .map(AttestationPolicy::Rego)
+            .map_err(|e| {
+                format!("invalid value: rego: {path}.data\nfailed to compile the rego policy with error: {e}")
+            }),
         other => Err(format!(
-            "not supported by cluster-image-policy: {path}.type\n{other} policies are not evaluated by this version; write the policy in CUE"
+            "not supported by cluster-image-policy: {path}.type\n{other} policies are not evaluated by this version"
         )),
     }
 }

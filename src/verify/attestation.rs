@@ -1,6 +1,6 @@
 //! Attestation authorities: the host verifies the image's in-toto attestations (DSSE, key or
 //! keyless) and returns the statements of one predicate type; every listed attestation must be
-//! satisfied by at least one of them (its CUE policy passing when it has one). The predicate
+//! satisfied by at least one of them (its CUE or Rego policy passing when it has one). The predicate
 //! type is checked again here: a signed attestation of another type never satisfies a
 //! requirement (policy-controller's CVE-2022-35930 class).
 
@@ -229,6 +229,9 @@ fn satisfied(wanted: &CompiledAttestation, statements: &[Value]) -> Result<(), S
             AttestationPolicy::Cue(program) => program
                 .evaluate(&document)
                 .map_err(|e| crate::policy_eval::cue_failure(&wanted.name, &e)),
+            AttestationPolicy::Rego(program) => program
+                .evaluate(&document)
+                .map_err(|f| f.message(&wanted.name)),
         };
         match result {
             Ok(()) => return Ok(()),
