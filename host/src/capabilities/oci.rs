@@ -1,6 +1,5 @@
 //! Namespace `oci`: decoding of the guest's requests, and the live registry client.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -11,106 +10,29 @@ use oci_client::{Client, Reference};
 use serde::Deserialize;
 use tokio::runtime::Handle;
 
-use super::{CallbackError, HostRequest, KeylessInfo, KeylessPrefixInfo};
+use super::{CallbackError, HostRequest};
 
-/// `oci/v2/verify` payload: internally tagged by `type`.
-#[derive(Deserialize)]
-#[serde(tag = "type")]
-#[allow(clippy::enum_variant_names)] // the wire names
-enum VerifyV2 {
-    SigstorePubKeyVerify {
-        image: String,
-        pub_keys: Vec<String>,
-        #[serde(default)]
-        annotations: Option<BTreeMap<String, String>>,
-    },
-    SigstoreKeylessVerify {
-        image: String,
-        keyless: Vec<KeylessInfo>,
-        #[serde(default)]
-        annotations: Option<BTreeMap<String, String>>,
-    },
-    SigstoreKeylessPrefixVerify {
-        image: String,
-        keyless_prefix: Vec<KeylessPrefixInfo>,
-        #[serde(default)]
-        annotations: Option<BTreeMap<String, String>>,
-    },
-    SigstoreGithubActionsVerify {
-        image: String,
-        owner: String,
-        #[serde(default)]
-        repo: Option<String>,
-        #[serde(default)]
-        annotations: Option<BTreeMap<String, String>>,
-    },
-    SigstoreCertificateVerify {
-        image: String,
-        certificate: Vec<u8>,
-        #[serde(default)]
-        certificate_chain: Option<Vec<Vec<u8>>>,
-        require_rekor_bundle: bool,
-        #[serde(default)]
-        annotations: Option<BTreeMap<String, String>>,
-    },
-}
+/// The request types `oci/v2/verify` carries, internally tagged by `type` on the wire.
+const VERIFY_TYPES: [&str; 5] = [
+    "SigstorePubKeyVerify",
+    "SigstoreKeylessVerify",
+    "SigstoreKeylessPrefixVerify",
+    "SigstoreGithubActionsVerify",
+    "SigstoreCertificateVerify",
+];
 
-impl From<VerifyV2> for HostRequest {
-    fn from(v: VerifyV2) -> Self {
-        match v {
-            VerifyV2::SigstorePubKeyVerify {
-                image,
-                pub_keys,
-                annotations,
-            } => HostRequest::SigstorePubKeyVerify {
-                image,
-                pub_keys,
-                annotations,
-            },
-            VerifyV2::SigstoreKeylessVerify {
-                image,
-                keyless,
-                annotations,
-            } => HostRequest::SigstoreKeylessVerify {
-                image,
-                keyless,
-                annotations,
-            },
-            VerifyV2::SigstoreKeylessPrefixVerify {
-                image,
-                keyless_prefix,
-                annotations,
-            } => HostRequest::SigstoreKeylessPrefixVerify {
-                image,
-                keyless_prefix,
-                annotations,
-            },
-            VerifyV2::SigstoreGithubActionsVerify {
-                image,
-                owner,
-                repo,
-                annotations,
-            } => HostRequest::SigstoreGithubActionsVerify {
-                image,
-                owner,
-                repo,
-                annotations,
-            },
-            VerifyV2::SigstoreCertificateVerify {
-                image,
-                certificate,
-                certificate_chain,
-                require_rekor_bundle,
-                annotations,
-            } => HostRequest::SigstoreCertificateVerify {
-                image,
-                certificate,
-                certificate_chain,
-                require_rekor_bundle,
-                annotations,
-            },
-        }
-    }
+/// `oci/v2/verify`: the wire's internally tagged object is re-tagged externally, which is how
+/// [`HostRequest`] (the replay file's shape) names the same variants and fields.
+fn decode_verify(payload: &[u8]) -> Result<HostRequest, CallbackError> {
+    let mut object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(payload)?;
+    let kind = match object.remove("type") {
+        Some(serde_json::Value::String(kind)) if VERIFY_TYPES.contains(&kind.as_str()) => kind,
+        Some(other) => return Err(format!("unknown oci/v2/verify request type: {other}").into()),
+        None => return Err("the oci/v2/verify request has no type".into()),
+    };
+    let mut tagged = serde_json::Map::new();
+    tagged.insert(kind, serde_json::Value::Object(object));
+    Ok(serde_json::from_value(serde_json::Value::Object(tagged))?)
 }
 
 /// `oci/v2/verify_attestations` payload (this project's capability, DESIGN.md 3.3).
@@ -128,7 +50,7 @@ pub fn decode(operation: &str, payload: &[u8]) -> Result<HostRequest, CallbackEr
         "v1/manifest_digest" => HostRequest::OciManifestDigest { image: image()? },
         "v1/oci_manifest" => HostRequest::OciManifest { image: image()? },
         "v1/oci_manifest_config" => HostRequest::OciManifestAndConfig { image: image()? },
-        "v2/verify" => serde_json::from_slice::<VerifyV2>(payload)?.into(),
+        "v2/verify" => decode_verify(payload)?,
         "v2/verify_attestations" => {
             let r: VerifyAttestations = serde_json::from_slice(payload)?;
             HostRequest::SigstoreAttestationsVerify {
@@ -495,6 +417,7 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::capabilities::KeylessInfo;
 
     #[test]
     fn decodes_v1_and_v2() {
