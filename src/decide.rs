@@ -158,7 +158,12 @@ impl Judge<'_> {
                 }
             }
         };
-        let name = format!("{}@{digest}", reference.repo().name());
+        let repo = reference.repo().name();
+        let image = authority::Image {
+            repo: &repo,
+            digest: &digest,
+        };
+        let name = image.name();
         let matching: Vec<usize> = self
             .settings
             .policies
@@ -180,7 +185,7 @@ impl Judge<'_> {
             }
         }
         for index in matching {
-            let failures = self.policy(index, &name);
+            let failures = self.policy(index, image);
             if failures.is_empty() {
                 continue;
             }
@@ -206,8 +211,8 @@ impl Judge<'_> {
     }
 
     /// The errors of one policy for one image; empty when it passes.
-    fn policy(&mut self, index: usize, name: &str) -> Vec<String> {
-        let key = (name.to_string(), index);
+    fn policy(&mut self, index: usize, image: authority::Image<'_>) -> Vec<String> {
+        let key = (image.name(), index);
         if let Some(cached) = self.verdicts.get(&key) {
             return cached.clone();
         }
@@ -216,10 +221,6 @@ impl Judge<'_> {
         };
         let mut failures = Vec::new();
         let mut passed = false;
-        let Some((repo, digest)) = name.split_once('@') else {
-            return vec![format!("internal error: {name} is not a digest reference")];
-        };
-        let image = authority::Image { repo, digest };
         for auth in &policy.authorities {
             match authority::evaluate(auth, image, self.host) {
                 Ok(_) => {
