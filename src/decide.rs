@@ -93,7 +93,8 @@ pub fn decide(settings: &Settings, request: &AdmissionRequest, host: &mut dyn Ho
     render(&errs, mutated)
 }
 
-fn render(errs: &FieldErrors, mutated: Option<Value>) -> Decision {
+/// The response to a request whose errors are known: denied when any is an error.
+pub fn render(errs: &FieldErrors, mutated: Option<Value>) -> Decision {
     let warnings = errs.render_each(Level::Warning);
     match errs.render(Level::Error) {
         Some(message) => Decision {

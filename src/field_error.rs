@@ -138,6 +138,15 @@ fn render_leaf(leaf: &Leaf) -> String {
     }
 }
 
+/// A value as it appears in a message, cut short so a hostile object cannot flood it.
+pub fn short(value: &serde_json::Value) -> String {
+    let text = value.to_string();
+    match text.char_indices().nth(64) {
+        Some((cut, _)) => format!("{}...", text.get(..cut).unwrap_or_default()),
+        None => text,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

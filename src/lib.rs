@@ -71,7 +71,7 @@ fn compiled(raw: &[u8]) -> Result<Rc<Settings>, String> {
 
 #[derive(Deserialize)]
 struct Payload<'a> {
-    request: AdmissionRequest,
+    request: serde_json::Value,
     #[serde(borrow)]
     settings: Option<&'a RawValue>,
 }
@@ -83,9 +83,13 @@ fn validate(payload: &[u8]) -> CallResult {
         .settings
         .map(|s| s.get().as_bytes())
         .unwrap_or(b"{}");
+    let request = AdmissionRequest::from_value(&payload.request);
     let response = match compiled(raw) {
         Ok(settings) => {
-            let decision = decide::decide(&settings, &payload.request, &mut verify::host::WapcHost);
+            let decision = match request {
+                Ok(request) => decide::decide(&settings, &request, &mut verify::host::WapcHost),
+                Err(errs) => decide::render(&errs, None),
+            };
             ValidationResponse {
                 accepted: decision.allowed,
                 message: decision.message,

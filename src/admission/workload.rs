@@ -1,7 +1,7 @@
 //! Finds every image in an admitted object, with policy-controller's field paths. Pod spec
 //! locations by kind; other kinds are checked when they carry a pod template at a known place.
 
-use crate::field_error::FieldErrors;
+use crate::field_error::{short, FieldErrors};
 use serde_json::Value;
 
 /// One image in the object: where it is reported, where it is written, what it says.
@@ -130,13 +130,4 @@ fn lookup<'a>(object: &'a Value, path: &[&str]) -> Option<&'a Value> {
     path.iter()
         .try_fold(object, |v, key| v.get(key))
         .filter(|v| !v.is_null())
-}
-
-/// A value as it appears in a message, cut short so a hostile object cannot flood it.
-fn short(value: &Value) -> String {
-    let text = value.to_string();
-    match text.char_indices().nth(64) {
-        Some((cut, _)) => format!("{}...", text.get(..cut).unwrap_or_default()),
-        None => text,
-    }
 }
