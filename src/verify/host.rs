@@ -123,10 +123,7 @@ impl Host for WapcHost {
     fn verify(&mut self, request: &VerifyRequest) -> Result<String, String> {
         let payload = serde_json::to_vec(request).map_err(|e| e.to_string())?;
         let bytes = self.call("oci", "v2/verify", &payload)?;
-        let response: DigestResponse = serde_json::from_slice(&bytes)
-            .map_err(|e| format!("cannot decode the host's verify answer: {e}"))?;
-        check_digest(&response.digest)?;
-        Ok(response.digest)
+        trusted_digest(&bytes)
     }
 
     fn verify_attestations(
@@ -189,6 +186,45 @@ fn pem(text: &str) -> PemCertificate<'_> {
     }
 }
 
+/// Longest piece of a host answer quoted back in a message.
+const QUOTED_ANSWER_LIMIT: usize = 512;
+
+/// An `oci/v2/verify` answer means "verified" only as `{"is_trusted": true, "digest": ...}` with
+/// a JSON boolean: anything else, however close, is a failure that quotes the answer.
+fn trusted_digest(bytes: &[u8]) -> Result<String, String> {
+    let answer: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| format!("cannot decode the host's verify answer: {e}"))?;
+    if answer.get("is_trusted") != Some(&serde_json::Value::Bool(true)) {
+        return Err(format!(
+            "the host did not verify the signatures: {}",
+            quoted(&answer.to_string())
+        ));
+    }
+    let digest = answer
+        .get("digest")
+        .and_then(serde_json::Value::as_str)
+        .ok_or_else(|| {
+            format!(
+                "the host's verify answer has no digest: {}",
+                quoted(&answer.to_string())
+            )
+        })?;
+    check_digest(digest)?;
+    Ok(digest.to_string())
+}
+
+/// At most `QUOTED_ANSWER_LIMIT` bytes of `text`, cut on a character boundary.
+fn quoted(text: &str) -> String {
+    if text.len() <= QUOTED_ANSWER_LIMIT {
+        return text.to_string();
+    }
+    let mut end = QUOTED_ANSWER_LIMIT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", text.get(..end).unwrap_or_default())
+}
+
 /// The digest the host returned is pinned into the object: it must be a well-formed sha256.
 pub fn check_digest(digest: &str) -> Result<(), String> {
     let ok = digest.strip_prefix("sha256:").is_some_and(|hex| {
@@ -224,6 +260,37 @@ mod tests {
         assert!(check_digest("sha256:abc").is_err());
         assert!(check_digest(&format!("sha256:{}", "A".repeat(64))).is_err());
         assert!(check_digest(&format!("sha512:{}", "a".repeat(64))).is_err());
+    }
+
+    #[test]
+    fn only_a_boolean_true_is_trusted() {
+        let digest = format!("sha256:{}", "a".repeat(64));
+        let ok = format!(r#"{{"digest":"{digest}","is_trusted":true}}"#);
+        assert_eq!(trusted_digest(ok.as_bytes()), Ok(digest.clone()));
+        for trusted in ["false", "null", "\"false\"", "\"true\"", "1", "{}"] {
+            let answer = format!(r#"{{"digest":"{digest}","is_trusted":{trusted}}}"#);
+            assert_eq!(
+                trusted_digest(answer.as_bytes()),
+                Err(format!("the host did not verify the signatures: {answer}")),
+            );
+        }
+        let missing = format!(r#"{{"digest":"{digest}"}}"#);
+        assert_eq!(
+            trusted_digest(missing.as_bytes()),
+            Err(format!("the host did not verify the signatures: {missing}")),
+        );
+        assert_eq!(
+            trusted_digest(br#"{"is_trusted":true}"#),
+            Err(r#"the host's verify answer has no digest: {"is_trusted":true}"#.to_string()),
+        );
+    }
+
+    #[test]
+    fn quoted_answers_are_bounded() {
+        let long = "é".repeat(QUOTED_ANSWER_LIMIT);
+        let q = quoted(&long);
+        assert!(q.len() <= QUOTED_ANSWER_LIMIT + 3);
+        assert!(q.ends_with("..."));
     }
 
     #[test]
