@@ -40,7 +40,19 @@ pub fn evaluate(
         let mut errors = Vec::new();
         for verifier in &verifiers {
             match host.verify_attestations(&image.name(), &wanted.predicate_uri, verifier) {
-                Ok(found) => statements.extend(found),
+                Ok(found) => {
+                    let (about, other): (Vec<Value>, Vec<Value>) = found
+                        .into_iter()
+                        .partition(|s| names_digest(s, image.digest));
+                    if !other.is_empty() {
+                        errors.push(format!(
+                            "{NONE_VERIFIES}the host returned {} statement(s) whose subject does not name {}",
+                            other.len(),
+                            image.digest
+                        ));
+                    }
+                    statements.extend(about);
+                }
                 Err(e) => errors.push(e),
             }
         }
@@ -217,6 +229,25 @@ fn unsatisfied(
     failed(&errors.join("; "))
 }
 
+/// The host must only return statements about this image; the guest checks it again, so that a
+/// host bug cannot become an admission. `digest` is `sha256:<hex>`.
+fn names_digest(statement: &Value, digest: &str) -> bool {
+    let Some((algorithm, hex)) = digest.split_once(':') else {
+        return false;
+    };
+    statement
+        .get("subject")
+        .and_then(Value::as_array)
+        .is_some_and(|subjects| {
+            subjects.iter().any(|subject| {
+                subject
+                    .pointer(&format!("/digest/{algorithm}"))
+                    .and_then(Value::as_str)
+                    == Some(hex)
+            })
+        })
+}
+
 /// At least one statement must pass the attestation's policy; the first failure is reported.
 fn satisfied(wanted: &CompiledAttestation, statements: &[Value]) -> Result<(), String> {
     let Some(policy) = &wanted.policy else {
@@ -252,4 +283,39 @@ fn policy_input(statement: &Value) -> Value {
         "subject": field("subject"),
         "predicate": field("predicate"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_digest;
+    use serde_json::json;
+
+    const HEX: &str = "91fb3c897e7217e5220c4f0516d031d69ef24f3733cbdda4d311173701074f29";
+
+    #[test]
+    fn a_statement_must_name_the_judged_digest() {
+        let digest = format!("sha256:{HEX}");
+        let about = |subject| json!({"subject": subject});
+        assert!(names_digest(
+            &about(
+                json!([{"name": "a", "digest": {"sha512": "x"}}, {"name": "b", "digest": {"sha256": HEX}}])
+            ),
+            &digest
+        ));
+        for subject in [
+            json!([{"name": "a", "digest": {"sha256": "0".repeat(64)}}]),
+            json!([{"name": "a", "digest": {"sha512": HEX}}]),
+            json!([{"name": "a", "digest": {"sha256": HEX.to_uppercase()}}]),
+            json!([]),
+            json!({"digest": {"sha256": HEX}}),
+            json!(null),
+        ] {
+            assert!(!names_digest(&about(subject.clone()), &digest), "{subject}");
+        }
+        assert!(!names_digest(&json!({}), &digest));
+        assert!(!names_digest(
+            &about(json!([{"digest": {"sha256": HEX}}])),
+            HEX
+        ));
+    }
 }

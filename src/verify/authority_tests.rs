@@ -209,7 +209,7 @@ fn attesting(keys: &[&str], wanted: &[(&str, &str, Option<&str>)]) -> CompiledAu
 }
 
 fn statement(pt: &str, predicate: serde_json::Value) -> serde_json::Value {
-    serde_json::json!({"_type": "https://in-toto.io/Statement/v0.1", "predicateType": pt, "subject": [{"name": "x", "digest": {"sha256": "a"}}], "predicate": predicate, "extra": 1})
+    serde_json::json!({"_type": "https://in-toto.io/Statement/v0.1", "predicateType": pt, "subject": [{"name": "x", "digest": {"sha256": DIGEST.trim_start_matches("sha256:")}}], "predicate": predicate, "extra": 1})
 }
 
 const SEED_CUE: &str = "predicateType: \"https://cyclonedx.org/bom\"\npredicate: {\n  specVersion: \"1.4\"\n  metadata: tools: [{name: \"trivy\"}]\n}\n";
