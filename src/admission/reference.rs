@@ -27,6 +27,7 @@ impl Repository {
             _ => ("", name),
         };
         check_element("repository", repository, REPOSITORY_CHARS, 2, 255)?;
+        check_path_components(repository)?;
         check_registry(registry)?;
         let registry = match registry {
             "" | DEFAULT_REGISTRY_ALIAS => DEFAULT_REGISTRY,
@@ -180,6 +181,46 @@ fn check_element(
     Ok(())
 }
 
+/// Every `/`-separated component of a repository must be lower-case letters and digits, joined
+/// by single separators (`.`, `_`, `__` or a run of `-`), as the distribution spec's grammar says:
+/// no empty, `.` or `..` component can smuggle a path past a glob.
+fn check_path_components(repository: &str) -> Result<(), String> {
+    let valid = |component: &str| {
+        let mut previous_separator: Option<u8> = None;
+        let mut run = 0usize;
+        for b in component.bytes() {
+            if b.is_ascii_lowercase() || b.is_ascii_digit() {
+                previous_separator = None;
+                run = 0;
+                continue;
+            }
+            run += 1;
+            let allowed = match (previous_separator, b) {
+                (None, b'.' | b'_' | b'-') => true,
+                (Some(b'_'), b'_') => run == 2,
+                (Some(b'-'), b'-') => true,
+                _ => false,
+            };
+            if !allowed {
+                return false;
+            }
+            previous_separator = Some(b);
+        }
+        let bytes = component.as_bytes();
+        matches!(
+            (bytes.first(), bytes.last()),
+            (Some(first), Some(last)) if first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric()
+        )
+    };
+    if repository.split('/').all(valid) {
+        Ok(())
+    } else {
+        Err(format!(
+            "repository path components must match the distribution grammar: {repository}"
+        ))
+    }
+}
+
 /// A registry must be a valid RFC 3986 authority (`host[:port]`), as Go's `url.Parse("//" + r)`
 /// requires; an empty registry means Docker Hub.
 fn check_registry(registry: &str) -> Result<(), String> {
@@ -202,10 +243,17 @@ fn check_registry(registry: &str) -> Result<(), String> {
             None => (registry, None),
         }
     };
-    let host_ok = host
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=%".contains(c));
-    let port_ok = port.is_none_or(|p| p.chars().all(|c| c.is_ascii_digit()));
+    // Past Go's URL check, the distribution grammar: dot-separated labels of letters, digits and
+    // inner hyphens (or a bracketed IPv6 address), and a numeric port.
+    let host_ok = registry.starts_with('[')
+        || host.split('.').all(|label| {
+            let bytes = label.as_bytes();
+            matches!(
+                (bytes.first(), bytes.last()),
+                (Some(first), Some(last)) if first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric()
+            ) && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+        });
+    let port_ok = port.is_none_or(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
     if host_ok && port_ok {
         Ok(())
     } else {
@@ -240,6 +288,9 @@ mod tests {
         "index.docker.io/library/nginx:latest"
     )]
     #[case::deep("gcr.io/a/b/c/d:x", "gcr.io/a/b/c/d:x")]
+    #[case::separators("ghcr.io/a.b/c_d/e__f/g---h:1", "ghcr.io/a.b/c_d/e__f/g---h:1")]
+    #[case::upper_case_registry("GHCR.io/org/app", "GHCR.io/org/app:latest")]
+    #[case::ipv6_registry("[::1]:5000/org/app", "[::1]:5000/org/app:latest")]
     fn tag_names(#[case] input: &str, #[case] name: &str) {
         let reference = Reference::parse(input).unwrap();
         assert_eq!(reference.name(), name);
@@ -274,6 +325,23 @@ mod tests {
     #[case::one_char_repo("a")]
     #[case::space("ngi nx")]
     #[case::two_ats("a/b@sha256:x@y")]
+    #[case::empty_component("docker.io/knabben//netshoot")]
+    #[case::dot_dot_component("ghcr.io/org/../netshoot")]
+    #[case::dot_component("ghcr.io/org/./netshoot")]
+    #[case::trailing_slash("ghcr.io/org/app/")]
+    #[case::leading_separator("ghcr.io/org/-app")]
+    #[case::double_dot_inside("ghcr.io/org/a..b")]
+    #[case::triple_underscore("ghcr.io/org/a___b")]
+    #[case::mixed_separators("ghcr.io/org/a._b")]
+    #[case::registry_percent("ghc%72.io/org/app")]
+    #[case::registry_bang("ghcr!.io/org/app")]
+    #[case::registry_quote("ghcr'.io/org/app")]
+    #[case::registry_empty_label("ghcr..io/org/app")]
+    #[case::registry_hyphen_edge("-ghcr.io/org/app")]
+    #[case::registry_empty_port("ghcr.io:/org/app")]
+    #[case::digest_empty_component(
+        "ghcr.io/org//app@sha256:d845da1645d514a0ddf3ee1fe4df9a2cdae4d0f1f45dc9d16a34cf253366cb71"
+    )]
     fn unparsable(#[case] input: &str) {
         assert_eq!(
             Reference::parse(input),
