@@ -119,8 +119,8 @@ struct Judge<'a> {
     identity: &'a ObjectIdentity,
     /// Tag name -> digest or the host's reason, once per distinct image.
     digests: HashMap<String, Result<String, String>>,
-    /// (digest name, policy index) -> the policy's errors, once per distinct image.
-    verdicts: HashMap<(String, usize), Vec<String>>,
+    /// Digest name -> policy index -> the policy's errors, once per distinct image.
+    verdicts: HashMap<String, HashMap<usize, Vec<String>>>,
 }
 
 impl Judge<'_> {
@@ -165,15 +165,17 @@ impl Judge<'_> {
             digest: &digest,
         };
         let name = image.name();
+        let policies = &self.settings.policies;
         let matching: Vec<usize> = self
             .settings
-            .policies
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| {
-                applies_to(p, self.identity) && p.globs.iter().any(|g| g.matches(&name))
+            .index
+            .matching(policies, &name)
+            .into_iter()
+            .filter(|&i| {
+                policies
+                    .get(i)
+                    .is_some_and(|p| applies_to(p, self.identity))
             })
-            .map(|(i, _)| i)
             .collect();
         if matching.is_empty() {
             let level = match self.settings.no_match {
@@ -185,8 +187,12 @@ impl Judge<'_> {
                 errs.push_at(level, "no matching policies", &[path], shown.as_str());
             }
         }
+        let mut verdicts = self.verdicts.remove(&name).unwrap_or_default();
         for index in matching {
-            let failures = self.policy(index, image);
+            let failures = verdicts
+                .entry(index)
+                .or_insert_with(|| self.policy(index, image))
+                .clone();
             if failures.is_empty() {
                 continue;
             }
@@ -208,15 +214,12 @@ impl Judge<'_> {
                 details,
             );
         }
+        self.verdicts.insert(name, verdicts);
         pinned
     }
 
     /// The errors of one policy for one image; empty when it passes.
     fn policy(&mut self, index: usize, image: authority::Image<'_>) -> Vec<String> {
-        let key = (image.name(), index);
-        if let Some(cached) = self.verdicts.get(&key) {
-            return cached.clone();
-        }
         let Some(policy) = self.settings.policies.get(index) else {
             return vec![format!("internal error: no policy at index {index}")];
         };
@@ -239,7 +242,6 @@ impl Judge<'_> {
         } else if passed {
             failures.clear();
         }
-        self.verdicts.insert(key, failures.clone());
         failures
     }
 }

@@ -2,6 +2,7 @@
 //! with policy-controller's messages and compiled once per settings document.
 
 use crate::cip::compile::{self, CompiledPolicy};
+use crate::cip::index::GlobIndex;
 use crate::cip::spec::{PolicyDocument, Spec};
 use crate::cip::validate::{self, Options};
 use crate::field_error::{FieldErrors, Level};
@@ -33,6 +34,8 @@ struct RawSettings {
 #[derive(Debug)]
 pub struct Settings {
     pub policies: Vec<CompiledPolicy>,
+    /// The policies' globs by literal prefix, built once per settings document.
+    pub index: GlobIndex,
     pub no_match: NoMatchPolicy,
     pub pin_digests: bool,
     /// Warning-level findings (deprecated predicate types, unanchored expressions).
@@ -84,6 +87,7 @@ impl Settings {
         }
         if problems.is_empty() {
             Ok(Settings {
+                index: GlobIndex::new(&policies),
                 policies,
                 no_match,
                 pin_digests: raw.pin_digests.unwrap_or(true),

@@ -57,12 +57,21 @@ impl Glob {
         Ok(Glob { tokens, prefix })
     }
 
+    /// The literal text before the first star: every subject the glob matches starts with it.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
     pub fn matches(&self, subject: &str) -> bool {
         if !subject.starts_with(&self.prefix) {
             return false;
         }
         if self.prefix.len() == self.tokens.len() {
             return subject.len() == self.prefix.len();
+        }
+        // `<literal>**`, the commonest glob, needs no simulation.
+        if self.prefix.len() + 1 == self.tokens.len() && self.tokens.last() == Some(&Token::Any) {
+            return true;
         }
         let n = self.tokens.len();
         // active[p]: the pattern has consumed its first p tokens.

@@ -1,0 +1,105 @@
+//! Which policies an image name may match, found without trying every glob: the globs are
+//! grouped by their literal prefix (the text before the first star), and an image only tries
+//! the groups whose prefix begins its name. With many policies on distinct registries or
+//! repositories, an image tries a handful of globs instead of all of them.
+
+use super::compile::CompiledPolicy;
+use std::collections::HashMap;
+
+#[derive(Debug, Default)]
+pub struct GlobIndex {
+    /// Literal prefix -> (policy index, glob index), in policy order.
+    by_prefix: HashMap<String, Vec<(usize, usize)>>,
+    longest_prefix: usize,
+}
+
+impl GlobIndex {
+    pub fn new(policies: &[CompiledPolicy]) -> Self {
+        let mut index = GlobIndex::default();
+        for (p, policy) in policies.iter().enumerate() {
+            for (g, glob) in policy.globs.iter().enumerate() {
+                index.longest_prefix = index.longest_prefix.max(glob.prefix().len());
+                index
+                    .by_prefix
+                    .entry(glob.prefix().to_string())
+                    .or_default()
+                    .push((p, g));
+            }
+        }
+        index
+    }
+
+    /// The indices of the policies with a glob that matches `name`, ascending, each once.
+    pub fn matching(&self, policies: &[CompiledPolicy], name: &str) -> Vec<usize> {
+        let mut found = Vec::new();
+        for end in 0..=name.len().min(self.longest_prefix) {
+            let Some(entries) = name.get(..end).and_then(|p| self.by_prefix.get(p)) else {
+                continue;
+            };
+            for &(p, g) in entries {
+                let glob = policies.get(p).and_then(|policy| policy.globs.get(g));
+                if glob.is_some_and(|glob| glob.matches(name)) {
+                    found.push(p);
+                }
+            }
+        }
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::settings::Settings;
+
+    fn settings(globs: &[&[&str]]) -> Settings {
+        let policies: Vec<_> = globs
+            .iter()
+            .enumerate()
+            .map(|(i, globs)| {
+                serde_json::json!({"name": format!("p{i}"), "spec": {
+                    "images": globs.iter().map(|g| serde_json::json!({"glob": g})).collect::<Vec<_>>(),
+                    "authorities": [{"static": {"action": "pass"}}]}})
+            })
+            .collect();
+        let raw = serde_json::json!({ "policies": policies });
+        Settings::compile(raw.to_string().as_bytes()).unwrap()
+    }
+
+    /// The index answers exactly what trying every glob of every policy answers.
+    #[test]
+    fn agrees_with_trying_every_glob() {
+        let s = settings(&[
+            &["**"],
+            &["ghcr.io/acme/*", "ghcr.io/acme/**"],
+            &["ghcr.io/acme/app@sha256:*"],
+            &["*"],
+            &["index.docker.io/*/*", "ghcr.io/**"],
+            &["ghcr.io/acme/app"],
+            &["gh**"],
+        ]);
+        for name in [
+            "ghcr.io/acme/app@sha256:aa",
+            "ghcr.io/acme/app",
+            "ghcr.io/other/app@sha256:aa",
+            "index.docker.io/library/nginx@sha256:aa",
+            "index.docker.io/knabben/netshoot@sha256:aa",
+            "quay.io/x@sha256:aa",
+            "",
+        ] {
+            let brute: Vec<usize> = s
+                .policies
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.globs.iter().any(|g| g.matches(name)))
+                .map(|(i, _)| i)
+                .collect();
+            assert_eq!(s.index.matching(&s.policies, name), brute, "{name}");
+        }
+        assert_eq!(
+            s.index.matching(&s.policies, "ghcr.io/acme/app@sha256:aa"),
+            vec![0, 1, 2, 4, 6]
+        );
+    }
+}
