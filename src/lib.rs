@@ -119,16 +119,34 @@ fn evaluate(payload: &[u8]) -> CallResult {
 
 fn validate_settings(payload: &[u8]) -> CallResult {
     let response = match Settings::compile(payload) {
-        Ok(settings) => SettingsValidationResponse {
-            valid: true,
-            message: (!settings.warnings.is_empty()).then(|| settings.warnings.join("\n")),
-        },
+        Ok(settings) => {
+            log_warnings(&settings.warnings);
+            SettingsValidationResponse {
+                valid: true,
+                message: (!settings.warnings.is_empty()).then(|| settings.warnings.join("\n")),
+            }
+        }
         Err(message) => SettingsValidationResponse {
             valid: false,
             message: Some(message),
         },
     };
     Ok(serde_json::to_vec(&response)?)
+}
+
+/// kwctl and policy-server drop the message of a valid settings answer but show the policy's
+/// logs: the warnings go both ways.
+fn log_warnings(warnings: &[String]) {
+    if warnings.is_empty() {
+        return;
+    }
+    let logger = slog::Logger::root(
+        kubewarden_policy_sdk::logging::KubewardenDrain::new(),
+        slog::o!("policy" => "cluster-image-policy"),
+    );
+    for warning in warnings {
+        slog::warn!(logger, "{}", warning; "phase" => "settings");
+    }
 }
 
 #[cfg(test)]
