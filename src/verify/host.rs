@@ -240,13 +240,21 @@ pub fn check_digest(digest: &str) -> Result<(), String> {
     }
 }
 
-/// waPC renders host failures as `Host error: <text>`; the text is the reason users need.
+/// waPC renders host failures as `Host error: <text>`; the text is the reason users need. Only
+/// its first line is kept, bounded: Kubewarden's host appends the unmet constraints on further
+/// lines (and a backtrace under `RUST_BACKTRACE`), which would break policy-controller's
+/// one-line-per-error messages.
 fn host_reason(error: &str) -> String {
     let reason = error.strip_prefix("Host error: ").unwrap_or(error);
-    if reason.is_empty() {
+    let first = reason
+        .lines()
+        .map(str::trim)
+        .find(|line| !line.is_empty())
+        .unwrap_or_default();
+    if first.is_empty() {
         "the host gave no answer".to_string()
     } else {
-        reason.to_string()
+        quoted(first)
     }
 }
 
@@ -282,6 +290,21 @@ mod tests {
         assert_eq!(
             trusted_digest(br#"{"is_trusted":true}"#),
             Err(r#"the host's verify answer has no digest: {"is_trusted":true}"#.to_string()),
+        );
+    }
+
+    #[test]
+    fn host_errors_keep_their_first_line() {
+        let kwctl = "Host error: Callback evaluation failure: Image verification failed: missing signatures\nThe following constraints were not satisfied:\nkind: genericIssuer\n\nStack backtrace:\n   0: x";
+        assert_eq!(
+            host_reason(kwctl),
+            "Callback evaluation failure: Image verification failed: missing signatures"
+        );
+        assert_eq!(host_reason("Host error: \n  \n  late\n"), "late");
+        assert_eq!(host_reason("Host error: "), "the host gave no answer");
+        assert_eq!(
+            host_reason(&"x".repeat(10_000)).len(),
+            QUOTED_ANSWER_LIMIT + 3
         );
     }
 
