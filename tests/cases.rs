@@ -1,5 +1,7 @@
 //! Decision cases as data, run through the built policy.wasm in cip-host with recorded host
-//! answers: one test per `test_data/cases/*.yaml`, plus the invalid-settings corpus.
+//! answers: one test per `test_data/cases/*.yaml`, plus the invalid-settings corpus. When
+//! Kubewarden's kwctl is at hand (`KWCTL`, or `../shared/kubewarden/kwctl`), every case that needs
+//! no capability kwctl lacks runs under it too (`kwctl::<case>`), replaying the same answers.
 
 use cip_host::{Evaluator, HostOptions};
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -44,9 +46,48 @@ fn policy_wasm() -> PathBuf {
         .unwrap_or_else(|| root().join("policy.wasm"))
 }
 
-fn run_case(path: &Path, wasm: &Path) -> Result<(), Failed> {
+fn read_case(path: &Path) -> Result<Case, Failed> {
     let text = std::fs::read_to_string(path)?;
-    let case: Case = serde_yaml::from_str(&text)?;
+    Ok(serde_yaml::from_str(&text)?)
+}
+
+/// kwctl has no `oci/v2/verify_attestations` (our own capability, DESIGN.md §3.3), and refuses
+/// itself a request whose fields have the wrong types, before the policy sees it.
+fn needs_cip_host(case: &Case) -> bool {
+    let malformed = !case.request.get("uid").is_none_or(Value::is_string)
+        || !case.request.get("kind").is_none_or(Value::is_object);
+    malformed
+        || case
+            .host
+            .iter()
+            .any(|exchange| exchange.to_string().contains("SigstoreAttestationsVerify"))
+}
+
+/// kwctl builds a typed AdmissionRequest and so wants the fields the API server always sends,
+/// which the hand-written cases leave out when the policy does not read them.
+fn as_kwctl_request(request: &Value) -> Value {
+    let mut request = request.clone();
+    let kind = request.get("kind").cloned().unwrap_or(Value::Null);
+    let text = |k: &str| {
+        kind.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    if let Some(fields) = request.as_object_mut() {
+        let plural = format!("{}s", text("kind").to_ascii_lowercase());
+        fields.entry("resource").or_insert_with(
+            || serde_json::json!({"group": text("group"), "version": text("version"), "resource": plural}),
+        );
+        fields
+            .entry("userInfo")
+            .or_insert_with(|| serde_json::json!({}));
+    }
+    request
+}
+
+fn run_case(path: &Path, wasm: &Path) -> Result<(), Failed> {
+    let case = read_case(path)?;
     let dir = tempdir()?;
     let session = dir.join("session.yml");
     std::fs::write(&session, serde_yaml::to_string(&case.host)?)?;
@@ -62,6 +103,52 @@ fn run_case(path: &Path, wasm: &Path) -> Result<(), Failed> {
         return Err(format!("settings rejected: {:?}", settings.message).into());
     }
     let response = evaluator.validate(&case.request, &case.settings)?;
+    evaluator.finish()?;
+    compare(&case, &response)
+}
+
+/// The same case under Kubewarden's kwctl, replaying the same recorded answers.
+fn run_case_kwctl(path: &Path, wasm: &Path, kwctl: &Path) -> Result<(), Failed> {
+    let case = read_case(path)?;
+    let dir = tempdir()?;
+    let session = dir.join("session.yml");
+    std::fs::write(&session, serde_yaml::to_string(&case.host)?)?;
+    let request = dir.join("request.json");
+    std::fs::write(
+        &request,
+        serde_json::to_vec(&as_kwctl_request(&case.request))?,
+    )?;
+    let settings = dir.join("settings.json");
+    std::fs::write(&settings, serde_json::to_vec(&case.settings)?)?;
+    let output = std::process::Command::new(kwctl)
+        .env_remove("RUST_BACKTRACE")
+        .arg("run")
+        .arg("--replay-host-capabilities-interactions")
+        .arg(&session)
+        .arg("--request-path")
+        .arg(&request)
+        .arg("--settings-path")
+        .arg(&settings)
+        .arg(wasm)
+        .output()?;
+    if !output.status.success() {
+        return Err(format!(
+            "kwctl run failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        )
+        .into());
+    }
+    let response: Value = serde_json::from_slice(&output.stdout).map_err(|e| {
+        format!(
+            "kwctl's answer is not JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })?;
+    compare(&case, &response)
+}
+
+fn compare(case: &Case, response: &Value) -> Result<(), Failed> {
     let mut problems = Vec::new();
     let got = |field: &str| response.get(field).cloned().unwrap_or(Value::Null);
     if got("allowed") != Value::Bool(case.expect.allowed) {
@@ -101,7 +188,6 @@ fn run_case(path: &Path, wasm: &Path) -> Result<(), Failed> {
     if patch != want_patch {
         problems.push(format!("patch:\n  want {want_patch}\n  got  {patch}"));
     }
-    evaluator.finish()?;
     if problems.is_empty() {
         Ok(())
     } else {
@@ -138,6 +224,15 @@ fn run_invalid_settings(wasm: &Path) -> Result<(), Failed> {
     }
 }
 
+/// `KWCTL` when set (empty disables), else the team's copy beside the checkout.
+fn kwctl() -> Option<PathBuf> {
+    match std::env::var_os("KWCTL") {
+        Some(path) if path.is_empty() => None,
+        Some(path) => Some(PathBuf::from(path)),
+        None => Some(root().join("../shared/kubewarden/kwctl")).filter(|p| p.exists()),
+    }
+}
+
 fn tempdir() -> std::io::Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!(
         "cip-cases-{}-{}",
@@ -166,15 +261,36 @@ fn main() {
     paths.retain(|p| p.extension().is_some_and(|e| e == "yaml"));
     paths.sort();
     assert!(!paths.is_empty(), "no cases in test_data/cases");
+    let kwctl = kwctl();
+    let mut cip_host_only = 0;
     for path in paths {
         let name = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
+        if let Some(kwctl) = &kwctl {
+            if read_case(&path).is_ok_and(|case| !needs_cip_host(&case)) {
+                let (path, wasm, kwctl) = (path.clone(), wasm.clone(), kwctl.clone());
+                trials.push(Trial::test(format!("kwctl::{name}"), move || {
+                    run_case_kwctl(&path, &wasm, &kwctl)
+                }));
+            } else {
+                cip_host_only += 1;
+            }
+        }
         let wasm = wasm.clone();
         trials.push(Trial::test(format!("case::{name}"), move || {
             run_case(&path, &wasm)
         }));
+    }
+    match &kwctl {
+        Some(kwctl) => eprintln!(
+            "cases also run under {} ({cip_host_only} are cip-host only: oci/v2/verify_attestations, or a request kwctl refuses itself)",
+            kwctl.display()
+        ),
+        None => eprintln!(
+            "cases under kwctl skipped: no KWCTL and no ../shared/kubewarden/kwctl beside this checkout"
+        ),
     }
     let wasm_for_settings = wasm.clone();
     trials.push(Trial::test("invalid_settings_corpus", move || {
