@@ -5,7 +5,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 CIP_HOST := $(TARGET_DIR)/release/cip-host
 WASM_OUT := $(TARGET_DIR)/wasm32-wasip1/wasm/cluster_image_policy.wasm
 
-.PHONY: all demo test check e2e-tests e2e-kwctl fmt lint unit-tests cue-agreement bench clean
+.PHONY: all demo test check e2e-tests e2e-kwctl bench-kubewarden fmt lint unit-tests cue-agreement bench clean
 
 all: annotated-policy.wasm
 
@@ -66,6 +66,10 @@ bench: annotated-policy.wasm
 		--settings-path test_data/bench/50-cips.yaml \
 		--replay-host-capabilities-interactions test_data/bench/deployment-20-containers.session.yml \
 		annotated-policy.wasm
+
+# Side by side with Kubewarden's verify-image-signatures under the real kwctl (needs ../shared).
+bench-kubewarden: annotated-policy.wasm
+	PATH="$(TARGET_DIR)/release:$$PATH" test_data/bench/kubewarden.sh
 
 clean:
 	cargo clean
