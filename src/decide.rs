@@ -10,7 +10,8 @@ use crate::cip::compile::{CompiledPolicy, Mode};
 use crate::field_error::{FieldErrors, Level};
 use crate::settings::{NoMatchPolicy, Settings};
 use crate::verify::authority;
-use crate::verify::host::Host;
+use crate::verify::host::{Host, VerifyRequest};
+use crate::verify::memo::MemoHost;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
@@ -67,7 +68,7 @@ pub fn decide(settings: &Settings, request: &AdmissionRequest, host: &mut dyn Ho
     let identity = object_identity(kind, object, request);
     let mut judge = Judge {
         settings,
-        host,
+        host: MemoHost::new(host),
         identity: &identity,
         digests: HashMap::new(),
         verdicts: HashMap::new(),
@@ -115,7 +116,7 @@ pub fn render(errs: &FieldErrors, mutated: Option<Value>) -> Decision {
 
 struct Judge<'a> {
     settings: &'a Settings,
-    host: &'a mut dyn Host,
+    host: MemoHost<'a>,
     identity: &'a ObjectIdentity,
     /// Tag name -> digest or the host's reason, once per distinct image.
     digests: HashMap<String, Result<String, String>>,
@@ -138,11 +139,14 @@ impl Judge<'_> {
             Some(d) => (d.to_string(), site.image.clone(), None),
             None => {
                 let tag_name = reference.name();
-                let resolved = self
-                    .digests
-                    .entry(tag_name.clone())
-                    .or_insert_with(|| self.host.manifest_digest(&tag_name))
-                    .clone();
+                let resolved = match self.digests.get(&tag_name) {
+                    Some(known) => known.clone(),
+                    None => {
+                        let found = self.resolve(&reference.repo().name(), &tag_name);
+                        self.digests.insert(tag_name.clone(), found.clone());
+                        found
+                    }
+                };
                 match resolved {
                     Ok(d) => {
                         let pinned = format!("{tag_name}@{d}");
@@ -218,6 +222,35 @@ impl Judge<'_> {
         pinned
     }
 
+    /// The digest of a tag. When a policy that certainly covers the image will ask the host to
+    /// verify a signature, that question is asked first, on the tag: the host resolves the tag
+    /// and answers with the digest it verified, which is then judged and pinned (so what is
+    /// pinned is what a host verified). Otherwise, or when that verification fails, the digest
+    /// is looked up on its own.
+    fn resolve(&mut self, repo: &str, tag_name: &str) -> Result<String, String> {
+        if let Some(request) = self.first_verification(repo, tag_name) {
+            if let Ok(digest) = self.host.verify(&request) {
+                let at_digest = request.with_image(&format!("{repo}@{digest}"));
+                self.host.remember(&at_digest, Ok(digest.clone()));
+                return Ok(digest);
+            }
+        }
+        self.host.manifest_digest(tag_name)
+    }
+
+    /// The first signature verification that a policy matching the image whatever its digest
+    /// will make, asked about the tag.
+    fn first_verification(&self, repo: &str, tag_name: &str) -> Option<VerifyRequest> {
+        let policies = &self.settings.policies;
+        let matching = self.settings.index.matching_any_digest(policies, repo)?;
+        matching
+            .into_iter()
+            .filter_map(|i| policies.get(i))
+            .filter(|p| applies_to(p, self.identity))
+            .flat_map(|p| p.authorities.iter())
+            .find_map(|a| authority::first_verify_request(a, tag_name))
+    }
+
     /// The errors of one policy for one image; empty when it passes.
     fn policy(&mut self, index: usize, image: authority::Image<'_>) -> Vec<String> {
         let Some(policy) = self.settings.policies.get(index) else {
@@ -226,7 +259,7 @@ impl Judge<'_> {
         let mut failures = Vec::new();
         let mut passed = false;
         for auth in &policy.authorities {
-            match authority::evaluate(auth, image, self.host) {
+            match authority::evaluate(auth, image, &mut self.host) {
                 Ok(_) => {
                     passed = true;
                     break;

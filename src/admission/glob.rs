@@ -57,6 +57,30 @@ impl Glob {
         Ok(Glob { tokens, prefix })
     }
 
+    /// Whether the glob's verdict on `repo@sha256:<hex>` is the same for every digest: after its
+    /// last `/` it is literal text and then one star, and it has no `@`. The star then takes
+    /// the whole `@sha256:<hex>` (which has no `/`) whatever the digest is, and everything else
+    /// is matched within `repo`. Other globs (`repo@sha256:abc*`, `ghcr.io/org/app`, `*b*`)
+    /// may depend on the digest, so an image's digest must be known before matching them.
+    pub fn digest_independent(&self) -> bool {
+        if self.tokens.contains(&Token::Literal(b'@')) {
+            return false;
+        }
+        let tail_start = self
+            .tokens
+            .iter()
+            .rposition(|t| *t == Token::Literal(b'/'))
+            .map_or(0, |i| i + 1);
+        let tail = self.tokens.get(tail_start..).unwrap_or_default();
+        match tail.split_last() {
+            Some((last, literals)) => {
+                matches!(last, Token::Segment | Token::Any)
+                    && literals.iter().all(|t| matches!(t, Token::Literal(_)))
+            }
+            None => false,
+        }
+    }
+
     /// The literal text before the first star: every subject the glob matches starts with it.
     pub fn prefix(&self) -> &str {
         &self.prefix
@@ -241,5 +265,53 @@ mod tests {
     #[case::trailing_backslash("ghcr.io\\", "glob is invalid: syntax error in pattern")]
     fn invalid(#[case] glob: &str, #[case] message: &str) {
         assert_eq!(Glob::compile(glob), Err(message.to_string()));
+    }
+
+    /// A glob called digest-independent gives the same verdict for every digest; the others are
+    /// the ones whose verdict can be seen to change with it.
+    #[rstest]
+    #[case::any_tail("ghcr.io/org/**", true)]
+    #[case::segment_tail("ghcr.io/org/*", true)]
+    #[case::literal_then_star("ghcr.io/org/app*", true)]
+    #[case::everything("**", true)]
+    #[case::hub_library("*", true)]
+    #[case::hub_user("*/*", true)]
+    #[case::deep_any("**/app*", true)]
+    #[case::exact_name("ghcr.io/org/app", false)]
+    #[case::digest_literal("ghcr.io/org/app@sha256:d8*", false)]
+    #[case::star_in_tail("ghcr.io/org/*b*", false)]
+    #[case::literal_after_star("ghcr.io/org/*5", false)]
+    fn digest_independence(#[case] glob: &str, #[case] independent: bool) {
+        let g = &Glob::compile(glob).unwrap();
+        assert_eq!(g.digest_independent(), independent, "{glob}");
+        let digests = [
+            format!("@sha256:{}", "0".repeat(64)),
+            format!("@sha256:{}", "5".repeat(64)),
+            format!("@sha256:d8{}", "b".repeat(62)),
+        ];
+        let verdicts: Vec<bool> = [
+            "ghcr.io/org/app",
+            "index.docker.io/library/app",
+            "ghcr.io/org/x/app",
+        ]
+        .iter()
+        .flat_map(|repo| {
+            digests
+                .iter()
+                .map(move |d| g.matches(&format!("{repo}{d}")))
+        })
+        .collect();
+        if independent {
+            for chunk in verdicts.chunks(digests.len()) {
+                assert!(chunk.iter().all(|v| *v == chunk[0]), "{glob}: {verdicts:?}");
+            }
+        } else if glob != "ghcr.io/org/app" {
+            assert!(
+                verdicts
+                    .chunks(digests.len())
+                    .any(|c| c.iter().any(|v| *v != c[0])),
+                "{glob} should be seen to depend on the digest: {verdicts:?}"
+            );
+        }
     }
 }

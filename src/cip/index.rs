@@ -11,6 +11,8 @@ pub struct GlobIndex {
     /// Literal prefix -> (policy index, glob index), in policy order.
     by_prefix: HashMap<String, Vec<(usize, usize)>>,
     longest_prefix: usize,
+    /// (policy index, glob index) of the globs whose verdict may depend on the digest.
+    digest_dependent: Vec<(usize, usize)>,
 }
 
 impl GlobIndex {
@@ -19,6 +21,9 @@ impl GlobIndex {
         for (p, policy) in policies.iter().enumerate() {
             for (g, glob) in policy.globs.iter().enumerate() {
                 index.longest_prefix = index.longest_prefix.max(glob.prefix().len());
+                if !glob.digest_independent() {
+                    index.digest_dependent.push((p, g));
+                }
                 index
                     .by_prefix
                     .entry(glob.prefix().to_string())
@@ -27,6 +32,28 @@ impl GlobIndex {
             }
         }
         index
+    }
+
+    /// For an image whose digest is not known yet: the policies whose globs match
+    /// `repo@sha256:<hex>` for any digest, or `None` when a glob that may depend on the digest
+    /// could match (its literal prefix agrees with `repo@sha256:`), so that the digest must be
+    /// resolved first.
+    pub fn matching_any_digest(
+        &self,
+        policies: &[CompiledPolicy],
+        repo: &str,
+    ) -> Option<Vec<usize>> {
+        let head = format!("{repo}@sha256:");
+        for &(p, g) in &self.digest_dependent {
+            let glob = policies.get(p).and_then(|policy| policy.globs.get(g))?;
+            let prefix = glob.prefix().as_bytes();
+            let common = prefix.len().min(head.len());
+            if prefix.get(..common) == head.as_bytes().get(..common) {
+                return None;
+            }
+        }
+        let placeholder = format!("{head}{}", "0".repeat(64));
+        Some(self.matching(policies, &placeholder))
     }
 
     /// The indices of the policies with a glob that matches `name`, ascending, each once.
@@ -100,6 +127,31 @@ mod tests {
         assert_eq!(
             s.index.matching(&s.policies, "ghcr.io/acme/app@sha256:aa"),
             vec![0, 1, 2, 4, 6]
+        );
+    }
+
+    #[test]
+    fn an_unknown_digest_is_needed_only_when_a_glob_depends_on_it() {
+        let s = settings(&[
+            &["ghcr.io/acme/**"],
+            &["quay.io/x@sha256:ab*"],
+            &["ghcr.io/acme/*"],
+        ]);
+        assert_eq!(
+            s.index.matching_any_digest(&s.policies, "ghcr.io/acme/app"),
+            Some(vec![0, 2])
+        );
+        assert_eq!(s.index.matching_any_digest(&s.policies, "quay.io/x"), None);
+        assert_eq!(
+            s.index.matching_any_digest(&s.policies, "quay.io/y"),
+            Some(vec![])
+        );
+        let exact = settings(&[&["ghcr.io/acme/app"]]);
+        assert_eq!(
+            exact
+                .index
+                .matching_any_digest(&exact.policies, "ghcr.io/acme/app"),
+            None
         );
     }
 }

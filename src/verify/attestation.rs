@@ -94,7 +94,7 @@ fn verifiers(
                 .iter()
                 .filter_map(|i| {
                     Some(keyless_request(
-                        image,
+                        &image.name(),
                         i.issuer.exact()?,
                         i.subject.exact()?,
                     ))
@@ -164,7 +164,7 @@ fn certificate_verifiers(
             }
             None => {
                 for (issuer, subject) in pairs {
-                    let request = keyless_request(image, &issuer, &subject);
+                    let request = keyless_request(&image.name(), &issuer, &subject);
                     if !verifiers.contains(&request) {
                         verifiers.push(request);
                     }

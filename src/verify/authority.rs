@@ -71,15 +71,48 @@ pub fn evaluate(
 
 const NO_SIGNATURES: &str = "no signatures found";
 
+/// The first `oci/v2/verify` request this authority makes for `image` (a tag or a digest
+/// reference), when it makes one before reading anything else: a key, or an exact keyless
+/// identity without its own CA, and no attestations. Made on the tag, its answer tells the
+/// image's digest, so no separate digest look-up is needed.
+pub fn first_verify_request(authority: &CompiledAuthority, image: &str) -> Option<VerifyRequest> {
+    if !authority.attestations.is_empty() {
+        return None;
+    }
+    match &authority.kind {
+        AuthorityKind::Key { keys, .. } => keys.first().map(|pem| key_request(image, pem)),
+        AuthorityKind::Keyless {
+            identities,
+            ca_cert: None,
+        } if identities
+            .iter()
+            .all(|i| i.issuer.exact().is_some() && i.subject.exact().is_some()) =>
+        {
+            identities.iter().find_map(|id| {
+                Some(keyless_request(
+                    image,
+                    id.issuer.exact()?,
+                    id.subject.exact()?,
+                ))
+            })
+        }
+        _ => None,
+    }
+}
+
+fn key_request(image: &str, pem: &str) -> VerifyRequest {
+    VerifyRequest::SigstorePubKeyVerify {
+        image: image.to_string(),
+        pub_keys: vec![pem.to_string()],
+        annotations: None,
+    }
+}
+
 /// Any one key verifying suffices (the host would require all keys of one request).
 fn key(keys: &[String], image: Image<'_>, host: &mut dyn Host) -> Result<AuthorityMatch, String> {
     let mut reasons = Vec::new();
     for pem in keys {
-        let request = VerifyRequest::SigstorePubKeyVerify {
-            image: image.name(),
-            pub_keys: vec![pem.clone()],
-            annotations: None,
-        };
+        let request = key_request(&image.name(), pem);
         match verified(host.verify(&request), image) {
             Ok(()) => return Ok(AuthorityMatch::Signatures),
             Err(reason) => reasons.push(reason),
@@ -129,7 +162,10 @@ fn keyless_exact(
         let (Some(issuer), Some(subject)) = (id.issuer.exact(), id.subject.exact()) else {
             continue;
         };
-        match verified(host.verify(&keyless_request(image, issuer, subject)), image) {
+        match verified(
+            host.verify(&keyless_request(&image.name(), issuer, subject)),
+            image,
+        ) {
             Ok(()) => return Ok(AuthorityMatch::Signatures),
             Err(reason) => reasons.push(reason),
         }
@@ -176,7 +212,10 @@ fn keyless_candidates(
         }
     }
     for (issuer, subject) in &candidates {
-        match verified(host.verify(&keyless_request(image, issuer, subject)), image) {
+        match verified(
+            host.verify(&keyless_request(&image.name(), issuer, subject)),
+            image,
+        ) {
             Ok(()) => return Ok(AuthorityMatch::Signatures),
             Err(reason) => reasons.push(reason),
         }
@@ -230,9 +269,9 @@ fn keyless_with_ca(
     Err(explain(reasons))
 }
 
-pub(super) fn keyless_request(image: Image<'_>, issuer: &str, subject: &str) -> VerifyRequest {
+pub(super) fn keyless_request(image: &str, issuer: &str, subject: &str) -> VerifyRequest {
     VerifyRequest::SigstoreKeylessVerify {
-        image: image.name(),
+        image: image.to_string(),
         keyless: vec![KeylessInfo {
             issuer: issuer.to_string(),
             subject: subject.to_string(),

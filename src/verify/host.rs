@@ -56,6 +56,21 @@ pub enum VerifyRequest {
     },
 }
 
+impl VerifyRequest {
+    /// The same request about another reference to the image (its tag or its digest).
+    pub fn with_image(&self, reference: &str) -> VerifyRequest {
+        let mut request = self.clone();
+        match &mut request {
+            VerifyRequest::SigstorePubKeyVerify { image, .. }
+            | VerifyRequest::SigstoreKeylessVerify { image, .. }
+            | VerifyRequest::SigstoreCertificateVerify { image, .. } => {
+                *image = reference.to_string()
+            }
+        }
+        request
+    }
+}
+
 /// The real host, through waPC.
 pub struct WapcHost;
 

@@ -5,4 +5,5 @@ pub mod authority;
 pub mod certificate;
 pub mod host;
 pub mod identity;
+pub mod memo;
 pub mod signatures;

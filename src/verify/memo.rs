@@ -1,0 +1,70 @@
+//! One admission request asks the host each signature question once: several policies with the
+//! same key, or several containers of the same image, share one `oci/v2/verify` answer. The
+//! answer to a verification made on a tag is also remembered for the same request made on the
+//! digest it verified, so the authority that needs it does not ask again.
+
+use super::host::{Host, VerifyRequest};
+use serde_json::Value;
+use std::collections::HashMap;
+
+pub struct MemoHost<'a> {
+    inner: &'a mut dyn Host,
+    verify: HashMap<String, Result<String, String>>,
+}
+
+impl<'a> MemoHost<'a> {
+    pub fn new(inner: &'a mut dyn Host) -> Self {
+        MemoHost {
+            inner,
+            verify: HashMap::new(),
+        }
+    }
+
+    pub fn remember(&mut self, request: &VerifyRequest, answer: Result<String, String>) {
+        if let Ok(key) = serde_json::to_string(request) {
+            self.verify.insert(key, answer);
+        }
+    }
+}
+
+impl Host for MemoHost<'_> {
+    fn manifest_digest(&mut self, image: &str) -> Result<String, String> {
+        self.inner.manifest_digest(image)
+    }
+
+    fn oci_manifest(&mut self, image: &str) -> Result<Vec<u8>, String> {
+        self.inner.oci_manifest(image)
+    }
+
+    fn verify(&mut self, request: &VerifyRequest) -> Result<String, String> {
+        let Ok(key) = serde_json::to_string(request) else {
+            return self.inner.verify(request);
+        };
+        if let Some(answer) = self.verify.get(&key) {
+            return answer.clone();
+        }
+        let answer = self.inner.verify(request);
+        self.verify.insert(key, answer.clone());
+        answer
+    }
+
+    fn verify_attestations(
+        &mut self,
+        image: &str,
+        predicate_type: &str,
+        verifier: &VerifyRequest,
+    ) -> Result<Vec<Value>, String> {
+        self.inner
+            .verify_attestations(image, predicate_type, verifier)
+    }
+
+    fn certificate_trusted(
+        &mut self,
+        certificate_pem: &str,
+        chain_pem: &[String],
+        not_after: Option<String>,
+    ) -> Result<Result<(), String>, String> {
+        self.inner
+            .certificate_trusted(certificate_pem, chain_pem, not_after)
+    }
+}
