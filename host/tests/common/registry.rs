@@ -39,6 +39,11 @@ pub fn scratch(name: &str) -> PathBuf {
 }
 
 pub fn start_registry(dir: &Path) -> (Kill, String) {
+    assert!(
+        which("docker-registry"),
+        "the live registry tests need docker-registry (Debian package docker-registry) on PATH; \
+         .ci/run installs it"
+    );
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
