@@ -1,5 +1,21 @@
 //! cip-host: a local Kubewarden host. Runs a waPC policy (`policy.wasm`) as `kwctl run`
 //! does, with host capabilities served live (registries) or from a recorded session.
+#![forbid(unsafe_code)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
 
 pub mod annotate;
 pub mod capabilities;
