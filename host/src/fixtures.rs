@@ -254,7 +254,7 @@ fn resolve(
         Some(path) => Sources::load(path)?,
         None => Sources::default(),
     };
-    let registry = Registry::new(&sources, handle);
+    let registry = Registry::new(&sources, handle)?;
     let reference: Reference = image
         .parse()
         .map_err(|e| anyhow!("invalid image reference {image:?}: {e}"))?;

@@ -111,14 +111,14 @@ impl Env {
     }
 
     pub fn registry(&self) -> Registry {
-        Registry::new(&self.sources, self.runtime.handle().clone())
+        Registry::new(&self.sources, self.runtime.handle().clone()).unwrap()
     }
 
     pub fn live(&self, trust: Option<&Path>) -> Live {
         let trust = trust.map(|p| TrustRoot::load(p).unwrap());
         Live::new(
             self.registry(),
-            Verifier::new(&self.sources, trust, self.runtime.handle().clone()).unwrap(),
+            Verifier::new(&self.sources, trust).unwrap(),
         )
     }
 
