@@ -151,34 +151,37 @@ struct Section<'a> {
 }
 
 fn sections(wasm: &[u8]) -> Result<Vec<Section<'_>>> {
-    if wasm.len() < 8 || &wasm[0..4] != b"\0asm" || wasm[4..8] != [1, 0, 0, 0] {
+    if wasm.get(0..8) != Some(b"\0asm\x01\0\0\0".as_slice()) {
         bail!("not a Wasm core module (version 1)");
     }
+    let past_end = || anyhow::anyhow!("a Wasm section runs past the end of the module");
     let mut pos = 8;
     let mut out = Vec::new();
-    while pos < wasm.len() {
+    while let Some(&id) = wasm.get(pos) {
         let start = pos;
-        let id = wasm[pos];
         pos += 1;
         let size = read_u32(wasm, &mut pos)? as usize;
-        let end = pos.checked_add(size).filter(|e| *e <= wasm.len());
-        let end = end.context("a Wasm section runs past the end of the module")?;
+        let end = pos
+            .checked_add(size)
+            .filter(|e| *e <= wasm.len())
+            .ok_or_else(past_end)?;
+        let body = wasm.get(pos..end).ok_or_else(past_end)?;
         let (name, data) = if id == 0 {
-            let mut p = pos;
-            let len = read_u32(wasm, &mut p)? as usize;
+            let mut p = 0;
+            let len = read_u32(body, &mut p)? as usize;
             let name_end = p
                 .checked_add(len)
-                .filter(|e| *e <= end)
+                .filter(|e| *e <= body.len())
                 .context("bad custom section name")?;
-            let name = std::str::from_utf8(&wasm[p..name_end])
-                .context("custom section name is not UTF-8")?;
-            (Some(name), &wasm[name_end..end])
+            let name = body.get(p..name_end).context("bad custom section name")?;
+            let name = std::str::from_utf8(name).context("custom section name is not UTF-8")?;
+            (Some(name), body.get(name_end..).unwrap_or_default())
         } else {
-            (None, &wasm[pos..end])
+            (None, body)
         };
         out.push(Section {
             id,
-            raw: &wasm[start..end],
+            raw: wasm.get(start..end).ok_or_else(past_end)?,
             name,
             data,
         });
@@ -189,8 +192,10 @@ fn sections(wasm: &[u8]) -> Result<Vec<Section<'_>>> {
 
 /// Returns the module with `data` as its only custom section named `name` (appended last).
 pub fn replace_custom_section(wasm: &[u8], name: &str, data: &[u8]) -> Result<Vec<u8>> {
-    let mut out = wasm[..8.min(wasm.len())].to_vec();
-    for section in sections(wasm)? {
+    let sections = sections(wasm)?;
+    // sections() checked the 8-byte header
+    let mut out = wasm.get(..8).unwrap_or_default().to_vec();
+    for section in sections {
         if section.id == 0 && section.name == Some(name) {
             continue;
         }

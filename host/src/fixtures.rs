@@ -209,9 +209,9 @@ fn der_utf8_string(text: &str) -> Vec<u8> {
         out.push(len as u8);
     } else {
         let be = len.to_be_bytes();
-        let skip = be.iter().take_while(|b| **b == 0).count();
-        out.push(0x80 | (be.len() - skip) as u8);
-        out.extend_from_slice(&be[skip..]);
+        let significant: Vec<u8> = be.iter().copied().skip_while(|b| *b == 0).collect();
+        out.push(0x80 | significant.len() as u8);
+        out.extend_from_slice(&significant);
     }
     out.extend_from_slice(bytes);
     out
@@ -254,7 +254,7 @@ fn resolve(
         Some(path) => Sources::load(path)?,
         None => Sources::default(),
     };
-    let registry = Registry::new(&sources, handle);
+    let registry = Registry::new(&sources, handle)?;
     let reference: Reference = image
         .parse()
         .map_err(|e| anyhow!("invalid image reference {image:?}: {e}"))?;

@@ -1,5 +1,21 @@
 //! cip-host: a local Kubewarden host. Runs a waPC policy (`policy.wasm`) as `kwctl run`
 //! does, with host capabilities served live (registries) or from a recorded session.
+#![forbid(unsafe_code)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
 
 pub mod annotate;
 pub mod capabilities;
@@ -14,6 +30,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 
+pub use capabilities::fetch::Timeouts as RegistryTimeouts;
 use capabilities::live::Live;
 use capabilities::oci::{Registry, Sources};
 use capabilities::replay::{Recorder, Replay};
@@ -36,6 +53,8 @@ pub struct HostOptions {
     pub timeout: Option<Duration>,
     /// Replay the session again each time it is used up (benchmarks).
     pub replay_cyclic: bool,
+    /// Deadlines of each live registry operation.
+    pub registry_timeouts: RegistryTimeouts,
 }
 
 /// Engine settings that kwctl exposes as flags but that most callers leave alone.
@@ -107,15 +126,13 @@ impl Evaluator {
                     Some(path) => Some(capabilities::signatures::TrustRoot::load(path)?),
                     None => None,
                 };
-                let verifier = capabilities::signatures::Verifier::new(
+                let verifier = capabilities::signatures::Verifier::new(&sources, trust)?;
+                let registry = Registry::with_timeouts(
                     &sources,
-                    trust,
                     runtime.handle().clone(),
+                    opts.registry_timeouts,
                 )?;
-                let live = Box::new(Live::new(
-                    Registry::new(&sources, runtime.handle().clone()),
-                    verifier,
-                ));
+                let live = Box::new(Live::new(registry, verifier));
                 match &opts.record_path {
                     Some(path) => Box::new(Recorder::new(live, path.clone())),
                     None => live,
@@ -214,6 +231,11 @@ impl Evaluator {
         self.policy
             .call(operation, payload)
             .map_err(|e| anyhow!("guest call {operation} failed: {e}"))
+    }
+
+    /// Calls a guest function, telling a deadline from other failures.
+    pub fn call(&self, operation: &str, payload: &[u8]) -> Result<Vec<u8>, GuestError> {
+        self.policy.call(operation, payload)
     }
 
     /// Host calls served so far and the time they took.

@@ -1,4 +1,20 @@
 //! `cip-host`: a local Kubewarden host (see `cip-host --help`).
+#![forbid(unsafe_code)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,7 +23,7 @@ use std::time::Duration;
 use anyhow::{bail, Result};
 use clap::{ArgGroup, Args, Parser, Subcommand};
 
-use cip_host::{EngineOptions, Evaluator, HostOptions};
+use cip_host::{EngineOptions, Evaluator, GuestError, HostOptions};
 
 #[derive(Parser)]
 #[command(
@@ -65,6 +81,20 @@ struct BenchArgs {
     policy: PathBuf,
 }
 
+/// `--timeout-seconds` of `run` and `evaluate`.
+#[derive(Args)]
+struct DeadlineArgs {
+    /// Interrupt a guest call after this many seconds (0: never).
+    #[arg(long, default_value_t = 10)]
+    timeout_seconds: u64,
+}
+
+impl DeadlineArgs {
+    fn timeout(&self) -> Option<Duration> {
+        (self.timeout_seconds > 0).then(|| Duration::from_secs(self.timeout_seconds))
+    }
+}
+
 #[derive(Args)]
 struct EvaluateArgs {
     /// Policy language (only `cue` in this version).
@@ -79,6 +109,8 @@ struct EvaluateArgs {
     /// The name in messages (an attestation's name).
     #[arg(long, default_value = "ClusterImagePolicy")]
     name: String,
+    #[command(flatten)]
+    deadline: DeadlineArgs,
     /// The policy module (policy.wasm) whose evaluator runs the policy.
     #[arg(default_value = "policy.wasm")]
     wasm: PathBuf,
@@ -269,9 +301,13 @@ struct RunArgs {
     /// Host capabilities the policy may use (`*`, `oci/*`, `oci/v1/manifest_digest`...).
     #[arg(long, num_args = 1.., default_values_t = vec!["*".to_string()])]
     allowed_host_capabilities: Vec<String>,
-    /// Interrupt a guest call after this many seconds (0: never).
-    #[arg(long, default_value_t = 10)]
-    timeout_seconds: u64,
+    #[command(flatten)]
+    deadline: DeadlineArgs,
+    /// Give up on a registry operation (a manifest, a blob, a signature check's reads) after
+    /// this many seconds; connecting may take at most 3 s of it and each wait for data at
+    /// most 5 s. The image is then denied naming the registry and the timeout.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..))]
+    registry_timeout_seconds: u64,
     /// Do not use the wasmtime compilation cache.
     #[arg(long)]
     disable_wasmtime_cache: bool,
@@ -303,8 +339,11 @@ fn run(args: RunArgs) -> Result<()> {
         record_path: args.record_host_capabilities_interactions,
         replay_path: args.replay_host_capabilities_interactions,
         sigstore_trust_config: args.sigstore_trust_config,
-        timeout: (args.timeout_seconds > 0).then(|| Duration::from_secs(args.timeout_seconds)),
+        timeout: args.deadline.timeout(),
         replay_cyclic: false,
+        registry_timeouts: cip_host::RegistryTimeouts::with_total(Duration::from_secs(
+            args.registry_timeout_seconds,
+        )),
     };
     let engine = EngineOptions {
         allowed_host_capabilities: args.allowed_host_capabilities,
@@ -406,12 +445,24 @@ fn bench(args: BenchArgs) -> Result<()> {
 fn evaluate(args: EvaluateArgs) -> Result<bool> {
     let policy = std::fs::read_to_string(&args.policy)?;
     let input = cip_host::load_settings(Some(&args.input), None)?;
-    let evaluator = Evaluator::new(&args.wasm, HostOptions::default())?;
+    let options = HostOptions {
+        timeout: args.deadline.timeout(),
+        ..HostOptions::default()
+    };
+    let evaluator = Evaluator::new(&args.wasm, options)?;
     let payload = serde_json::to_vec(&serde_json::json!({
         "type": args.policy_type, "policy": policy, "input": input, "name": args.name
     }))?;
-    let answer: serde_json::Value =
-        serde_json::from_slice(&evaluator.call_guest("evaluate", &payload)?)?;
+    // as `run` rejects: the deadline's message is the verdict, not a host error
+    let answer = match evaluator.call("evaluate", &payload) {
+        Ok(answer) => answer,
+        Err(GuestError::Timeout) => {
+            println!("{}", cip_host::response::TIMEOUT_MESSAGE);
+            return Ok(false);
+        }
+        Err(GuestError::Failure(text)) => bail!("guest call evaluate failed: {text}"),
+    };
+    let answer: serde_json::Value = serde_json::from_slice(&answer)?;
     if answer.get("passed") == Some(&serde_json::Value::Bool(true)) {
         return Ok(true);
     }

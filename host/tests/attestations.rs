@@ -1,5 +1,5 @@
 //! `oci/v2/verify_attestations` served live against a real registry (Debian's
-//! `docker-registry`, started on a free port; skipped when absent), with attestations pushed
+//! `docker-registry`, started on a free port; the test fails without it), with attestations pushed
 //! by `cip-host attest` (key, and keyless with `cip-host testca`), and its record/replay.
 
 #[path = "common/registry.rs"]
@@ -13,7 +13,7 @@ use cip_host::capabilities::replay::{Recorder, Replay};
 use cip_host::capabilities::Capabilities;
 use oci_client::client::{Config, ImageLayer};
 use oci_client::Reference;
-use registry::{mixed_trust, scratch, start_registry, which, Env, Fixtures, ALICE, ISSUER};
+use registry::{mixed_trust, scratch, start_registry, Env, Fixtures, ALICE, ISSUER};
 use serde_json::{json, Value};
 
 const CYCLONEDX: &str = "https://cyclonedx.org/bom";
@@ -110,10 +110,6 @@ fn att_layers(env: &Env, image: &str) -> Vec<AttLayer> {
 
 #[test]
 fn attestations_live() {
-    if !which("docker-registry") {
-        eprintln!("docker-registry is not installed: skipped");
-        return;
-    }
     let dir = scratch("attestations");
     let (_registry, addr) = start_registry(&dir);
     let env = Env::new(&dir, &addr);

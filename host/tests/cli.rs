@@ -149,6 +149,33 @@ fn errors_exit_1() {
     );
 }
 
+/// `evaluate` has `run`'s deadline: a policy that never ends is stopped with the same message
+/// (printed as the policy's failure, exit 1).
+#[test]
+fn evaluate_stops_at_the_deadline() {
+    let dir = scratch("cli-evaluate-deadline");
+    let wasm = write_guest(&dir, VALID, Validate::Spin);
+    let policy = write(&dir, "p.cue", "x: 1\n");
+    let input = write(&dir, "in.json", "{}");
+    let start = std::time::Instant::now();
+    let (code, stdout, stderr) = cip_host(&[
+        "evaluate",
+        "--policy",
+        policy.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--timeout-seconds",
+        "1",
+        wasm.to_str().unwrap(),
+    ]);
+    assert!(start.elapsed() < std::time::Duration::from_secs(60));
+    assert_eq!((code, stderr.as_str()), (1, ""));
+    assert_eq!(
+        stdout,
+        "Policy execution interrupted because it exceeded the allowed execution time\n"
+    );
+}
+
 #[test]
 fn annotate_writes_the_metadata_section() {
     let dir = scratch("cli-annotate");

@@ -1,5 +1,5 @@
 //! `oci/v2/verify` and `crypto/v1/is_certificate_trusted` served live, against a real
-//! registry (Debian's `docker-registry`, started on a free port; skipped when absent), with
+//! registry (Debian's `docker-registry`, started on a free port; the test fails without it), with
 //! signatures pushed by `cip-host sign` (key and keyless with `cip-host testca`).
 
 #[path = "common/registry.rs"]
@@ -10,9 +10,7 @@ use std::path::Path;
 use cip_host::capabilities::live::Live;
 use cip_host::capabilities::replay::{Recorder, Replay};
 use cip_host::capabilities::Capabilities;
-use registry::{
-    keyless_args, mixed_trust, scratch, start_registry, which, Env, Fixtures, ALICE, ISSUER,
-};
+use registry::{keyless_args, mixed_trust, scratch, start_registry, Env, Fixtures, ALICE, ISSUER};
 use serde_json::{json, Value};
 
 fn call(live: Live, namespace: &str, operation: &str, payload: &Value) -> Result<Value, String> {
@@ -56,10 +54,6 @@ fn pem_bytes(path: &Path) -> Vec<u8> {
 
 #[test]
 fn signatures_live() {
-    if !which("docker-registry") {
-        eprintln!("docker-registry is not installed: skipped");
-        return;
-    }
     let dir = scratch("signatures");
     let (_registry, addr) = start_registry(&dir);
     let env = Env::new(&dir, &addr);

@@ -77,13 +77,14 @@ fn der_utf8(value: &[u8]) -> Option<String> {
         (usize::from(first), rest)
     } else {
         let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 || rest.len() < n {
+        if n == 0 || n > 4 {
             return None;
         }
-        let len = rest[..n]
+        let (len_bytes, rest) = rest.split_at_checked(n)?;
+        let len = len_bytes
             .iter()
             .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
-        (len, &rest[n..])
+        (len, rest)
     };
     if rest.len() != len {
         return None;

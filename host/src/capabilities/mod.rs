@@ -9,6 +9,7 @@
 pub mod attestations;
 mod certs;
 pub mod crypto;
+pub mod fetch;
 pub mod live;
 pub mod oci;
 pub mod replay;

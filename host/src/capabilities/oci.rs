@@ -10,6 +10,7 @@ use oci_client::{Client, Reference};
 use serde::Deserialize;
 use tokio::runtime::Handle;
 
+use super::fetch::{FetchError, Fetcher, Timeouts, MAX_BLOB_BYTES, MAX_LAYERS};
 use super::{CallbackError, HostRequest};
 
 /// The request types `oci/v2/verify` carries, internally tagged by `type` on the wire.
@@ -95,9 +96,11 @@ struct ManifestAndConfig {
     config: serde_json::Value,
 }
 
-/// One registry client for the whole session (anonymous auth).
+/// One registry client for the whole session (anonymous auth). Reads go through
+/// [`Fetcher`] (deadlines and size caps); oci-client pushes the test fixtures.
 pub struct Registry {
     client: Client,
+    fetch: Fetcher,
     handle: Handle,
 }
 
@@ -105,21 +108,6 @@ fn reference(image: &str) -> Result<Reference, String> {
     image
         .parse::<Reference>()
         .map_err(|e| format!("invalid image reference {image:?}: {e}"))
-}
-
-fn is_not_found(err: &oci_client::errors::OciDistributionError) -> bool {
-    use oci_client::errors::{OciDistributionError as E, OciErrorCode};
-    match err {
-        E::ImageManifestNotFoundError(_) => true,
-        E::RegistryError { envelope, .. } => envelope.errors.iter().any(|e| {
-            matches!(
-                e.code,
-                OciErrorCode::ManifestUnknown | OciErrorCode::NameUnknown
-            )
-        }),
-        E::ServerError { code, .. } => *code == 404,
-        _ => false,
-    }
 }
 
 /// `<repo>:sha256-<hex>.<suffix>`, cosign's tag for the signatures or attestations of
@@ -132,80 +120,65 @@ pub fn cosign_tag(reference: &Reference, digest: &str, suffix: &str) -> Referenc
     )
 }
 
-/// An in-memory sink that fails once more than `max` bytes are written.
-struct BoundedWriter {
-    data: Vec<u8>,
-    max: usize,
-}
-
-impl tokio::io::AsyncWrite for BoundedWriter {
-    fn poll_write(
-        self: std::pin::Pin<&mut Self>,
-        _cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        let this = self.get_mut();
-        if this.data.len().saturating_add(buf.len()) > this.max {
-            return std::task::Poll::Ready(Err(std::io::Error::other(format!(
-                "the blob is larger than {} bytes",
-                this.max
-            ))));
-        }
-        this.data.extend_from_slice(buf);
-        std::task::Poll::Ready(Ok(buf.len()))
-    }
-
-    fn poll_flush(
-        self: std::pin::Pin<&mut Self>,
-        _cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(
-        self: std::pin::Pin<&mut Self>,
-        _cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-}
-
 fn reason(err: oci_client::errors::OciDistributionError) -> String {
     super::error_chain(&err)
 }
 
 impl Registry {
-    pub fn new(sources: &Sources, handle: Handle) -> Self {
+    /// With the default [`Timeouts`].
+    pub fn new(sources: &Sources, handle: Handle) -> Result<Self> {
+        Self::with_timeouts(sources, handle, Timeouts::default())
+    }
+
+    pub fn with_timeouts(sources: &Sources, handle: Handle, timeouts: Timeouts) -> Result<Self> {
         let config = ClientConfig {
             protocol: ClientProtocol::HttpsExcept(sources.insecure_sources.clone()),
+            connect_timeout: Some(timeouts.connect),
+            read_timeout: Some(timeouts.read),
             ..Default::default()
         };
-        Registry {
+        Ok(Registry {
             client: Client::new(config),
+            fetch: Fetcher::new(sources.insecure_sources.clone(), timeouts)
+                .map_err(|e| anyhow::anyhow!(e))?,
             handle,
-        }
+        })
+    }
+
+    /// Runs a read of `reference`'s registry under the total deadline.
+    fn run<T>(
+        &self,
+        reference: &Reference,
+        read: impl std::future::Future<Output = Result<T, FetchError>>,
+    ) -> Result<T, FetchError> {
+        self.fetch
+            .run(&self.handle, reference.resolve_registry(), read)
+    }
+
+    /// Runs registry reads made by another client (the sigstore crate's) under the total
+    /// deadline; the error names `reference`'s registry.
+    pub fn with_deadline<T>(
+        &self,
+        reference: &Reference,
+        read: impl std::future::Future<Output = T>,
+    ) -> Result<T, String> {
+        self.fetch
+            .run_any(&self.handle, reference.resolve_registry(), read)
+            .map_err(|e| e.to_string())
     }
 
     pub fn manifest_digest(&self, image: &str) -> Result<Vec<u8>, String> {
-        let reference = reference(image)?;
-        let digest = self
-            .handle
-            .block_on(
-                self.client
-                    .fetch_manifest_digest(&reference, &RegistryAuth::Anonymous),
-            )
-            .map_err(reason)?;
+        let digest = self.digest_of(&reference(image)?)?;
         serde_json::to_vec(&serde_json::json!({ "digest": digest })).map_err(|e| e.to_string())
     }
 
     /// The digest `reference` resolves to (`sha256:...`).
     pub fn digest_of(&self, reference: &Reference) -> Result<String, String> {
-        self.handle
-            .block_on(
-                self.client
-                    .fetch_manifest_digest(reference, &RegistryAuth::Anonymous),
-            )
-            .map_err(reason)
+        self.run(
+            reference,
+            self.fetch.manifest_digest(reference, MANIFEST_MEDIA_TYPES),
+        )
+        .map_err(|e| e.to_string())
     }
 
     /// The cosign signature manifest `<repo>:sha256-<hex>.sig` of `digest`; `None` when the
@@ -218,8 +191,9 @@ impl Registry {
         self.cosign_manifest(reference, digest, "sig")
     }
 
-    /// The cosign manifest `<repo>:sha256-<hex>.<suffix>` (`sig`, `att`) of `digest`; `None`
-    /// when the tag does not exist.
+    /// The cosign manifest `<repo>:sha256-<hex>.<suffix>` (`sig`, `att`) of `digest`, at most
+    /// 4 MiB with at most [`MAX_LAYERS`] layers; `None` when the tag does not
+    /// exist.
     pub fn cosign_manifest(
         &self,
         reference: &Reference,
@@ -232,54 +206,24 @@ impl Registry {
         } else {
             "signature"
         };
-        match self
-            .handle
-            .block_on(self.client.pull_manifest(&tag, &RegistryAuth::Anonymous))
-        {
-            Ok((manifest::OciManifest::Image(m), _)) => Ok(Some(m)),
-            Ok((manifest::OciManifest::ImageIndex(_), _)) => Err(format!(
+        let body = match self.run(&tag, self.fetch.manifest(&tag, MANIFEST_MEDIA_TYPES)) {
+            Ok((body, _digest)) => body,
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(format!("cannot read the {what} manifest {tag}: {e}")),
+        };
+        match serde_json::from_slice::<manifest::OciManifest>(&body) {
+            Ok(manifest::OciManifest::Image(m)) if m.layers.len() > MAX_LAYERS => Err(format!(
+                "the {what} manifest of {} has {} layers, more than the limit of {MAX_LAYERS}",
+                reference.whole(),
+                m.layers.len()
+            )),
+            Ok(manifest::OciManifest::Image(m)) => Ok(Some(m)),
+            Ok(manifest::OciManifest::ImageIndex(_)) => Err(format!(
                 "the {what} manifest {tag} is an image index, not a cosign {what} manifest"
             )),
-            Err(e) if is_not_found(&e) => Ok(None),
             Err(e) => Err(format!(
-                "cannot read the {what} manifest {tag}: {}",
-                reason(e)
+                "the {what} manifest {tag} is not an OCI image manifest: {e}"
             )),
-        }
-    }
-
-    /// Like [`Registry::cosign_manifest`], for data from an untrusted registry: the manifest
-    /// is refused when larger than `max_bytes` (checked once received: oci-client reads the
-    /// body whole).
-    pub fn cosign_manifest_bounded(
-        &self,
-        reference: &Reference,
-        digest: &str,
-        suffix: &str,
-        max_bytes: usize,
-    ) -> Result<Option<manifest::OciImageManifest>, String> {
-        let tag = cosign_tag(reference, digest, suffix);
-        match self.handle.block_on(self.client.pull_manifest_raw(
-            &tag,
-            &RegistryAuth::Anonymous,
-            &[
-                manifest::OCI_IMAGE_MEDIA_TYPE,
-                manifest::IMAGE_MANIFEST_MEDIA_TYPE,
-            ],
-        )) {
-            Ok((body, _)) => {
-                if body.len() > max_bytes {
-                    return Err(format!(
-                        "the manifest {tag} is {} bytes, more than the limit of {max_bytes}",
-                        body.len()
-                    ));
-                }
-                serde_json::from_slice::<manifest::OciImageManifest>(&body)
-                    .map(Some)
-                    .map_err(|e| format!("the manifest {tag} is not an OCI image manifest: {e}"))
-            }
-            Err(e) if is_not_found(&e) => Ok(None),
-            Err(e) => Err(format!("cannot read the manifest {tag}: {}", reason(e))),
         }
     }
 
@@ -291,34 +235,17 @@ impl Registry {
         descriptor: &manifest::OciDescriptor,
         max_bytes: usize,
     ) -> Result<Vec<u8>, String> {
-        use sha2::Digest as _;
-        let Some(want) = descriptor.digest.strip_prefix("sha256:") else {
-            return Err(format!(
-                "the blob digest {:?} is not a sha256 digest",
-                descriptor.digest
-            ));
-        };
         if usize::try_from(descriptor.size).map_or(true, |size| size > max_bytes) {
             return Err(format!(
                 "the blob {} is {} bytes, more than the limit of {max_bytes}",
                 descriptor.digest, descriptor.size
             ));
         }
-        let mut out = BoundedWriter {
-            data: Vec::new(),
-            max: max_bytes,
-        };
-        self.handle
-            .block_on(self.client.pull_blob(reference, descriptor, &mut out))
-            .map_err(|e| format!("cannot read the blob {}: {}", descriptor.digest, reason(e)))?;
-        let got = hex::encode(sha2::Sha256::digest(&out.data));
-        if got != want {
-            return Err(format!(
-                "the blob {} has the digest sha256:{got}",
-                descriptor.digest
-            ));
-        }
-        Ok(out.data)
+        self.run(
+            reference,
+            self.fetch.blob(reference, &descriptor.digest, max_bytes),
+        )
+        .map_err(|e| format!("cannot read the blob {}: {e}", descriptor.digest))
     }
 
     /// Pushes an image manifest with its layer and config blobs to `reference` (test
@@ -383,27 +310,55 @@ impl Registry {
 
     pub fn manifest(&self, image: &str) -> Result<Vec<u8>, String> {
         let reference = reference(image)?;
-        let (bytes, _digest) = self
-            .handle
-            .block_on(self.client.pull_manifest_raw(
-                &reference,
-                &RegistryAuth::Anonymous,
-                MANIFEST_MEDIA_TYPES,
-            ))
-            .map_err(reason)?;
-        Ok(bytes.to_vec())
+        self.run(
+            &reference,
+            self.fetch.manifest(&reference, MANIFEST_MEDIA_TYPES),
+        )
+        .map(|(body, _digest)| body)
+        .map_err(|e| e.to_string())
     }
 
+    /// The image manifest of `image` (an index resolved to this platform's entry, as
+    /// oci-client does), its digest and its configuration blob.
     pub fn manifest_and_config(&self, image: &str) -> Result<Vec<u8>, String> {
         let reference = reference(image)?;
-        let (manifest, digest, config) = self
-            .handle
-            .block_on(
-                self.client
-                    .pull_manifest_and_config(&reference, &RegistryAuth::Anonymous),
-            )
-            .map_err(reason)?;
-        let config: serde_json::Value = serde_json::from_str(&config)
+        let read = async {
+            let (body, digest) = self
+                .fetch
+                .manifest(&reference, MANIFEST_MEDIA_TYPES)
+                .await?;
+            let (manifest, digest) = match parse_manifest(&body, image)? {
+                manifest::OciManifest::Image(m) => (m, digest),
+                manifest::OciManifest::ImageIndex(index) => {
+                    let entry = oci_client::client::current_platform_resolver(&index.manifests)
+                        .ok_or_else(|| {
+                            FetchError::Other(format!(
+                                "the image index of {image} has no entry for this platform"
+                            ))
+                        })?;
+                    let entry_reference = reference.clone_with_digest(entry);
+                    let (body, digest) = self
+                        .fetch
+                        .manifest(&entry_reference, MANIFEST_MEDIA_TYPES)
+                        .await?;
+                    match parse_manifest(&body, image)? {
+                        manifest::OciManifest::Image(m) => (m, digest),
+                        manifest::OciManifest::ImageIndex(_) => {
+                            return Err(FetchError::Other(format!(
+                                "the image index of {image} names another image index"
+                            )))
+                        }
+                    }
+                }
+            };
+            let config = self
+                .fetch
+                .blob(&reference, &manifest.config.digest, MAX_BLOB_BYTES)
+                .await?;
+            Ok((manifest, digest, config))
+        };
+        let (manifest, digest, config) = self.run(&reference, read).map_err(|e| e.to_string())?;
+        let config: serde_json::Value = serde_json::from_slice(&config)
             .map_err(|e| format!("cannot parse the image configuration of {image}: {e}"))?;
         serde_json::to_vec(&ManifestAndConfig {
             manifest,
@@ -412,6 +367,14 @@ impl Registry {
         })
         .map_err(|e| e.to_string())
     }
+}
+
+fn parse_manifest(body: &[u8], image: &str) -> Result<manifest::OciManifest, FetchError> {
+    serde_json::from_slice(body).map_err(|e| {
+        FetchError::Other(format!(
+            "the manifest of {image} is not an OCI manifest: {e}"
+        ))
+    })
 }
 
 #[cfg(test)]

@@ -24,7 +24,6 @@ use sigstore::cosign::{ClientBuilder, CosignCapabilities, SignatureLayer};
 use sigstore::crypto::Signature;
 use sigstore::registry::{Auth, OciReference};
 use sigstore::trust::ManualTrustRoot;
-use tokio::runtime::Handle;
 
 use super::certs::{chain_check, describe_identity, url_prefix, CertNames};
 use super::oci::{Registry, Sources};
@@ -159,15 +158,10 @@ impl TrustRoot {
 pub struct Verifier {
     client: Mutex<sigstore::cosign::Client>,
     trust: Option<TrustRoot>,
-    handle: Handle,
 }
 
 impl Verifier {
-    pub fn new(
-        sources: &Sources,
-        trust: Option<TrustRoot>,
-        handle: Handle,
-    ) -> anyhow::Result<Self> {
+    pub fn new(sources: &Sources, trust: Option<TrustRoot>) -> anyhow::Result<Self> {
         let config = sigstore::registry::ClientConfig {
             protocol: sigstore::registry::ClientProtocol::HttpsExcept(
                 sources.insecure_sources.clone(),
@@ -195,7 +189,6 @@ impl Verifier {
         Ok(Verifier {
             client: Mutex::new(client),
             trust,
-            handle,
         })
     }
 
@@ -255,8 +248,13 @@ impl Verifier {
                 .client
                 .lock()
                 .map_err(|_| "the sigstore client is unusable after a panic".to_string())?;
-            self.handle
-                .block_on(client.trusted_signature_layers(&Auth::Anonymous, &reference))
+            // the sigstore crate's client takes no timeouts: the total deadline bounds its reads
+            registry
+                .with_deadline(
+                    &oci_reference,
+                    client.trusted_signature_layers(&Auth::Anonymous, &reference),
+                )
+                .map_err(|e| format!("cannot read the signatures of {image}: {e}"))?
                 .map_err(|e| {
                     format!(
                         "cannot read the signatures of {image}: {}",

@@ -39,6 +39,11 @@ pub fn scratch(name: &str) -> PathBuf {
 }
 
 pub fn start_registry(dir: &Path) -> (Kill, String) {
+    assert!(
+        which("docker-registry"),
+        "the live registry tests need docker-registry (Debian package docker-registry) on PATH; \
+         .ci/run installs it"
+    );
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -106,14 +111,14 @@ impl Env {
     }
 
     pub fn registry(&self) -> Registry {
-        Registry::new(&self.sources, self.runtime.handle().clone())
+        Registry::new(&self.sources, self.runtime.handle().clone()).unwrap()
     }
 
     pub fn live(&self, trust: Option<&Path>) -> Live {
         let trust = trust.map(|p| TrustRoot::load(p).unwrap());
         Live::new(
             self.registry(),
-            Verifier::new(&self.sources, trust, self.runtime.handle().clone()).unwrap(),
+            Verifier::new(&self.sources, trust).unwrap(),
         )
     }
 
