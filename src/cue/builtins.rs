@@ -2,6 +2,7 @@
 //! strings, list, struct, time, math, regexp. Regular expressions are compiled once per pattern
 //! (a small per-thread cache) and matched with the `regex` crate (RE2 syntax, as Go's regexp).
 
+use super::budget::Meter;
 use super::error::{Code, CueError};
 use super::parser::{FieldKind, Op};
 use super::value::{
@@ -44,7 +45,7 @@ pub fn regex(pat: &str) -> Result<Rc<regex::Regex>, String> {
 /// Longest string an operation may build (a budget against doubling `a + a` chains).
 pub const MAX_STRING: usize = 16 << 20;
 
-fn too_long<'a>() -> Val<'a> {
+pub fn too_long<'a>() -> Val<'a> {
     Val::Bottom(CueError::new(
         Code::Budget,
         format!("string too long (more than {MAX_STRING} bytes)"),
@@ -116,13 +117,13 @@ pub fn as_validator(v: Val) -> Val {
     }
 }
 
-pub fn call<'a>(name: &str, args: Vec<Val<'a>>) -> Val<'a> {
+pub fn call<'a>(name: &str, args: Vec<Val<'a>>, m: &Meter) -> Val<'a> {
     let Some((n, validator)) = arity(name) else {
         return Val::error(format!("unknown function {name}"));
     };
     let args: Vec<Val<'a>> = args
         .into_iter()
-        .map(|a| force(super::value::resolve_default(a)))
+        .map(|a| force(super::value::resolve_default(a), m))
         .collect();
     if let Some(Val::Bottom(e)) = args.iter().find(|a| matches!(a, Val::Bottom(_))) {
         return Val::Bottom(e.clone());
@@ -137,7 +138,7 @@ pub fn call<'a>(name: &str, args: Vec<Val<'a>>) -> Val<'a> {
         ));
     }
     if name == "and" || name == "or" {
-        return and_or(name, &args);
+        return and_or(name, &args, m);
     }
     if let Some(a) = args.iter().find(|a| !a.is_concrete()) {
         return Val::incomplete(format!(
@@ -145,17 +146,18 @@ pub fn call<'a>(name: &str, args: Vec<Val<'a>>) -> Val<'a> {
             show(a)
         ));
     }
-    apply(name, &args)
+    apply(name, &args, m)
 }
 
 /// Runs a validator (or a regular-expression bound) against a concrete value.
-pub fn check<'a>(name: &str, x: &Val<'a>, args: &[Val<'a>]) -> Val<'a> {
+pub fn check<'a>(name: &str, x: &Val<'a>, args: &[Val<'a>], m: &Meter) -> Val<'a> {
     if matches!(x, Val::Json(_)) || args.iter().any(|a| matches!(a, Val::Json(_))) {
-        let args: Vec<Val<'a>> = args.iter().cloned().map(force).collect();
-        return check(name, &force(x.clone()), &args);
+        let args: Vec<Val<'a>> = args.iter().cloned().map(|a| force(a, m)).collect();
+        return check(name, &force(x.clone(), m), &args, m);
     }
     match name {
         "=~" | "!~" => match (x, args.first()) {
+            (Val::Str(s), Some(Val::Str(_))) if m.scan(s.len()) => m.bottom(),
             (Val::Str(s), Some(Val::Str(p))) => match regex(p) {
                 Ok(r) => Val::Bool(r.is_match(s) == (name == "=~")),
                 Err(e) => Val::error(e),
@@ -168,22 +170,24 @@ pub fn check<'a>(name: &str, x: &Val<'a>, args: &[Val<'a>]) -> Val<'a> {
             }
             let mut all = vec![x.clone()];
             all.extend(args.iter().cloned());
-            apply(name, &all)
+            apply(name, &all, m)
         }
     }
 }
 
-fn and_or<'a>(name: &str, args: &[Val<'a>]) -> Val<'a> {
+fn and_or<'a>(name: &str, args: &[Val<'a>], m: &Meter) -> Val<'a> {
     let Some(Val::List(l)) = args.first() else {
         return Val::incomplete(format!("{name}: non-concrete list"));
     };
+    if m.values(l.elems.len()) {
+        return m.bottom();
+    }
     if name == "or" {
         return super::value::finish_disj(l.elems.iter().map(|v| (v.clone(), false)).collect(), 0);
     }
-    let mut chk = check;
     l.elems
         .iter()
-        .fold(Val::Top, |acc, v| unify(acc, v.clone(), &mut chk))
+        .fold(Val::Top, |acc, v| unify(acc, v.clone(), m))
 }
 
 fn int_arg(v: Option<&Val>) -> Option<i128> {
@@ -216,9 +220,18 @@ fn regular_fields<'b, 'a>(
         .filter(|(l, k, _)| *k == FieldKind::Regular && !l.starts_with('#') && !l.starts_with('_'))
 }
 
-fn strs<'a>(v: Vec<String>) -> Val<'a> {
+/// A list of the parts of `s` that `parts` yields, counted (a scan) and charged before anything
+/// is built: splitting a long string into characters is the costly case.
+fn strs<'a, 's, I: Iterator<Item = &'s str>>(
+    s: &'s str,
+    parts: impl Fn() -> I,
+    m: &Meter,
+) -> Val<'a> {
+    if let Some(over) = m.strs(parts().count(), s.len()) {
+        return over;
+    }
     Val::List(Rc::new(ListVal {
-        elems: v.into_iter().map(|s| Val::str(&s)).collect(),
+        elems: parts().map(Val::str).collect(),
         rest: None,
     }))
 }
@@ -231,7 +244,95 @@ fn bad<'a>(name: &str, args: &[Val<'a>]) -> Val<'a> {
     ))
 }
 
-fn apply<'a>(name: &str, a: &[Val<'a>]) -> Val<'a> {
+/// The work of reading the arguments: a step per element or field, a step per `BYTES_PER_STEP`
+/// bytes of string. Builtins that do more (building, or comparing pairs) charge that themselves.
+fn scan_cost(a: &[Val]) -> usize {
+    a.iter()
+        .map(|v| match v {
+            Val::Str(s) => s.len() / super::budget::BYTES_PER_STEP,
+            Val::Bytes(b) => b.len() / super::budget::BYTES_PER_STEP,
+            Val::List(l) => l.elems.len(),
+            Val::Struct(s) => s.fields.len(),
+            _ => 0,
+        })
+        .fold(1usize, usize::saturating_add)
+}
+
+/// `strings.SplitN`: `s` split on `sep` (on every character when `sep` is empty, as Go does),
+/// at most `n` parts, the last holding the rest.
+fn split<'a>(s: &str, sep: &str, n: usize, m: &Meter) -> Val<'a> {
+    if sep.is_empty() {
+        let chars = || {
+            s.char_indices()
+                .take(n)
+                .enumerate()
+                .map(move |(k, (i, c))| {
+                    let end = if k + 1 == n {
+                        s.len()
+                    } else {
+                        i + c.len_utf8()
+                    };
+                    s.get(i..end).unwrap_or("")
+                })
+        };
+        strs(s, chars, m)
+    } else {
+        strs(s, || s.splitn(n, sep), m)
+    }
+}
+
+/// True when every element is a scalar that hashes consistently with `equal`.
+fn hashable(elems: &[Val]) -> bool {
+    elems
+        .iter()
+        .all(|e| matches!(e, Val::Null | Val::Bool(_) | Val::Int(_) | Val::Str(_)))
+}
+
+#[derive(Hash, PartialEq, Eq)]
+enum Key<'b> {
+    Null,
+    Bool(bool),
+    Int(i128),
+    Str(&'b str),
+}
+
+/// `list.UniqueItems`: scalars through a hash set (linear); other values pairwise, each
+/// comparison charged as steps (`equal`), so a long list of structs meets the step budget.
+fn unique<'a>(elems: &[Val<'a>], m: &Meter) -> Val<'a> {
+    if hashable(elems) {
+        let mut seen = std::collections::HashSet::new();
+        for e in elems {
+            let k = match e {
+                Val::Bool(b) => Key::Bool(*b),
+                Val::Int(i) => Key::Int(*i),
+                Val::Str(s) => Key::Str(s),
+                _ => Key::Null,
+            };
+            if !seen.insert(k) {
+                return Val::Bool(false);
+            }
+        }
+        return Val::Bool(true);
+    }
+    // Document elements converted once (charged once), not once per comparison.
+    let elems: Vec<Val<'a>> = elems.iter().map(|e| force(e.clone(), m)).collect();
+    for (i, x) in elems.iter().enumerate() {
+        for y in elems.iter().skip(i + 1) {
+            if equal(x, y, m) {
+                return Val::Bool(false);
+            }
+            if m.exhausted() {
+                return m.bottom();
+            }
+        }
+    }
+    Val::Bool(true)
+}
+
+fn apply<'a>(name: &str, a: &[Val<'a>], m: &Meter) -> Val<'a> {
+    if m.steps(scan_cost(a)) {
+        return m.bottom();
+    }
     let s0 = str_arg(a.first());
     let s1 = str_arg(a.get(1));
     let r = match (name, a.first()) {
@@ -240,6 +341,7 @@ fn apply<'a>(name: &str, a: &[Val<'a>]) -> Val<'a> {
         ("len", Some(Val::List(l))) if l.rest.is_none() => Some(Val::Int(l.elems.len() as i128)),
         ("len", Some(Val::List(_))) => Some(Val::incomplete("len of open list")),
         ("len", Some(Val::Struct(s))) => Some(Val::Int(regular_fields(s).count() as i128)),
+        ("close", Some(Val::Struct(s))) if m.values(s.fields.len()) => Some(m.bottom()),
         ("close", Some(Val::Struct(s))) => {
             let set = ClosedSet {
                 labels: s.fields.iter().map(|f| f.0.clone()).collect(),
@@ -262,42 +364,53 @@ fn apply<'a>(name: &str, a: &[Val<'a>]) -> Val<'a> {
         ("strings.MaxRunes", _) => s0
             .zip(int_arg(a.get(1)))
             .map(|(s, n)| Val::Bool(s.chars().count() as i128 <= n)),
-        ("strings.ToLower", _) => s0.map(|s| Val::str(&s.to_lowercase())),
-        ("strings.ToUpper", _) => s0.map(|s| Val::str(&s.to_uppercase())),
-        ("strings.TrimSpace", _) => s0.map(|s| Val::str(s.trim())),
+        // Trimming and case mapping build at most about the input's size (bounded by MAX_STRING),
+        // charged when built.
+        ("strings.ToLower", _) => s0.map(|s| m.str(&s.to_lowercase())),
+        ("strings.ToUpper", _) => s0.map(|s| m.str(&s.to_uppercase())),
+        ("strings.TrimSpace", _) => s0.map(|s| m.str(s.trim())),
         ("strings.Trim", _) => s0
             .zip(s1)
-            .map(|(s, c)| Val::str(s.trim_matches(|x| c.contains(x)))),
+            .map(|(s, c)| m.str(s.trim_matches(|x| c.contains(x)))),
         ("strings.TrimPrefix", _) => s0
             .zip(s1)
-            .map(|(s, p)| Val::str(s.strip_prefix(p).unwrap_or(s))),
+            .map(|(s, p)| m.str(s.strip_prefix(p).unwrap_or(s))),
         ("strings.TrimSuffix", _) => s0
             .zip(s1)
-            .map(|(s, p)| Val::str(s.strip_suffix(p).unwrap_or(s))),
-        ("strings.Fields", _) => {
-            s0.map(|s| strs(s.split_whitespace().map(str::to_string).collect()))
-        }
-        ("strings.Split", _) => s0.zip(s1).map(|(s, sep)| {
-            if sep.is_empty() {
-                strs(s.chars().map(String::from).collect())
-            } else {
-                strs(s.split(sep).map(str::to_string).collect())
-            }
-        }),
+            .map(|(s, p)| m.str(s.strip_suffix(p).unwrap_or(s))),
+        ("strings.Fields", _) => s0.map(|s| strs(s, || s.split_whitespace(), m)),
+        ("strings.Split", _) => s0.zip(s1).map(|(s, sep)| split(s, sep, usize::MAX, m)),
         ("strings.SplitN", _) => match (s0, s1, int_arg(a.get(2))) {
-            (Some(s), Some(sep), Some(n)) if n < 0 => {
-                Some(strs(s.split(sep).map(str::to_string).collect()))
+            (Some(s), Some(sep), Some(n)) => {
+                let n = if n < 0 {
+                    usize::MAX
+                } else {
+                    usize::try_from(n).unwrap_or(usize::MAX)
+                };
+                Some(split(s, sep, n, m))
             }
-            (Some(s), Some(sep), Some(n)) => Some(strs(
-                s.splitn(usize::try_from(n).unwrap_or(0), sep)
-                    .map(str::to_string)
-                    .collect(),
-            )),
             _ => None,
         },
         ("strings.Join", Some(Val::List(l))) => {
             let parts: Option<Vec<&str>> = l.elems.iter().map(|e| str_arg(Some(e))).collect();
-            parts.zip(s1).map(|(p, sep)| Val::str(&p.join(sep)))
+            parts.zip(s1).map(|(p, sep)| {
+                // Checked: a long separator times many parts overflows usize on wasm32.
+                let total = p
+                    .iter()
+                    .try_fold(0usize, |t, x| t.checked_add(x.len()))
+                    .zip(sep.len().checked_mul(p.len().saturating_sub(1)))
+                    .and_then(|(t, s)| t.checked_add(s));
+                match total {
+                    Some(t) if t <= MAX_STRING => {
+                        if m.bytes(t) {
+                            m.bottom()
+                        } else {
+                            Val::str(&p.join(sep))
+                        }
+                    }
+                    _ => too_long(),
+                }
+            })
         }
         ("strings.Index", _) => s0
             .zip(s1)
@@ -316,7 +429,11 @@ fn apply<'a>(name: &str, a: &[Val<'a>]) -> Val<'a> {
             (Some(s), Some(n))
                 if (0..=10_000).contains(&n) && s.len().saturating_mul(n as usize) <= 1 << 20 =>
             {
-                Some(Val::str(&s.repeat(n as usize)))
+                Some(if m.bytes(s.len().saturating_mul(n as usize)) {
+                    m.bottom()
+                } else {
+                    Val::str(&s.repeat(n as usize))
+                })
             }
             (Some(_), Some(_)) => Some(Val::error(
                 "strings.Repeat: result too large or negative count",
@@ -331,8 +448,10 @@ fn apply<'a>(name: &str, a: &[Val<'a>]) -> Val<'a> {
             Some(too_long())
         }
         ("strings.Replace", _) => match (s0, s1, str_arg(a.get(2)), int_arg(a.get(3))) {
-            (Some(s), Some(o), Some(n), Some(k)) if k < 0 => Some(Val::str(&s.replace(o, n))),
-            (Some(s), Some(o), Some(n), Some(k)) => Some(Val::str(&s.replacen(o, n, k as usize))),
+            (Some(s), Some(o), Some(n), Some(k)) if k < 0 => Some(m.str(&s.replace(o, n))),
+            (Some(s), Some(o), Some(n), Some(k)) => {
+                Some(m.str(&s.replacen(o, n, usize::try_from(k).unwrap_or(usize::MAX))))
+            }
             _ => None,
         },
         ("list.MinItems", Some(Val::List(l))) => {
@@ -343,19 +462,26 @@ fn apply<'a>(name: &str, a: &[Val<'a>]) -> Val<'a> {
         }
         ("list.Contains", Some(Val::List(l))) => a
             .get(1)
-            .map(|x| Val::Bool(l.elems.iter().any(|e| equal(e, x)))),
-        ("list.UniqueItems", Some(Val::List(l))) => {
-            Some(Val::Bool(l.elems.iter().enumerate().all(|(i, x)| {
-                l.elems.iter().skip(i + 1).all(|y| !equal(x, y))
-            })))
-        }
+            .map(|x| Val::Bool(l.elems.iter().any(|e| equal(e, x, m)))),
+        ("list.UniqueItems", Some(Val::List(l))) => Some(unique(&l.elems, m)),
         ("list.Concat", Some(Val::List(l))) => {
-            let mut out = Vec::new();
+            let mut inners = Vec::with_capacity(l.elems.len());
             for e in &l.elems {
-                match force(e.clone()) {
-                    Val::List(inner) => out.extend(inner.elems.iter().cloned()),
+                match force(e.clone(), m) {
+                    Val::List(inner) => inners.push(inner),
+                    Val::Bottom(e) if e.code == Code::Budget => return Val::Bottom(e),
                     _ => return bad(name, a),
                 }
+            }
+            let total = inners
+                .iter()
+                .fold(0usize, |t, x| t.saturating_add(x.elems.len()));
+            if m.values(total) {
+                return m.bottom();
+            }
+            let mut out = Vec::with_capacity(total);
+            for inner in &inners {
+                out.extend(inner.elems.iter().cloned());
             }
             Some(Val::List(Rc::new(ListVal {
                 elems: out,
@@ -440,9 +566,9 @@ fn apply<'a>(name: &str, a: &[Val<'a>]) -> Val<'a> {
             Err(e) => Val::error(e),
         }),
         ("regexp.Find", _) => s0.zip(s1).map(|(p, s)| match regex(p) {
-            Ok(r) => r.find(s).map_or(Val::error("regexp.Find: no match"), |m| {
-                Val::str(m.as_str())
-            }),
+            Ok(r) => r
+                .find(s)
+                .map_or(Val::error("regexp.Find: no match"), |x| m.str(x.as_str())),
             Err(e) => Val::error(e),
         }),
         _ => None,
@@ -638,8 +764,8 @@ fn noncon<'a>(v: &Val<'a>, op: Op) -> Val<'a> {
     ))
 }
 
-pub fn unary<'a>(op: Op, v: Val<'a>) -> Val<'a> {
-    let v = force(v);
+pub fn unary<'a>(op: Op, v: Val<'a>, m: &Meter) -> Val<'a> {
+    let v = force(v, m);
     if let Val::Bottom(_) = v {
         return v;
     }
@@ -670,8 +796,8 @@ pub fn unary<'a>(op: Op, v: Val<'a>) -> Val<'a> {
     }
 }
 
-pub fn binary<'a>(op: Op, x: Val<'a>, y: Val<'a>) -> Val<'a> {
-    let (x, y) = (force(x), force(y));
+pub fn binary<'a>(op: Op, x: Val<'a>, y: Val<'a>, m: &Meter) -> Val<'a> {
+    let (x, y) = (force(x, m), force(y, m));
     if let Val::Bottom(_) = x {
         return x;
     }
@@ -698,11 +824,11 @@ pub fn binary<'a>(op: Op, x: Val<'a>, y: Val<'a>) -> Val<'a> {
         Op::Eq | Op::Ne if matches!(x, Val::Struct(_)) || matches!(y, Val::Struct(_)) => {
             invalid(&x, &y)
         }
-        Op::Eq => {
-            Val::Bool(equal(&x, &y) || matches!(compare(&x, &y), Some(std::cmp::Ordering::Equal)))
-        }
+        Op::Eq => Val::Bool(
+            equal(&x, &y, m) || matches!(compare(&x, &y), Some(std::cmp::Ordering::Equal)),
+        ),
         Op::Ne => Val::Bool(
-            !(equal(&x, &y) || matches!(compare(&x, &y), Some(std::cmp::Ordering::Equal))),
+            !(equal(&x, &y, m) || matches!(compare(&x, &y), Some(std::cmp::Ordering::Equal))),
         ),
         Op::Lt | Op::Le | Op::Gt | Op::Ge => match compare(&x, &y) {
             Some(o) => Val::Bool(match op {
@@ -714,6 +840,7 @@ pub fn binary<'a>(op: Op, x: Val<'a>, y: Val<'a>) -> Val<'a> {
             None => invalid(&x, &y),
         },
         Op::Match | Op::NotMatch => match (&x, &y) {
+            (Val::Str(s), Val::Str(_)) if m.scan(s.len()) => m.bottom(),
             (Val::Str(s), Val::Str(p)) => match regex(p) {
                 Ok(r) => Val::Bool(r.is_match(s) == (op == Op::Match)),
                 Err(e) => Val::error(e),
@@ -727,13 +854,13 @@ pub fn binary<'a>(op: Op, x: Val<'a>, y: Val<'a>) -> Val<'a> {
             _ => invalid(&x, &y),
         },
         Op::Add | Op::Sub | Op::Mul | Op::Div => {
-            arith(op, &x, &y).unwrap_or_else(|| invalid(&x, &y))
+            arith(op, &x, &y, m).unwrap_or_else(|| invalid(&x, &y))
         }
         Op::And | Op::Or | Op::Not => invalid(&x, &y),
     }
 }
 
-fn arith<'a>(op: Op, x: &Val<'a>, y: &Val<'a>) -> Option<Val<'a>> {
+fn arith<'a>(op: Op, x: &Val<'a>, y: &Val<'a>, m: &Meter) -> Option<Val<'a>> {
     let overflow = || Val::Bottom(CueError::new(Code::Eval, "integer overflow"));
     Some(match (op, x, y) {
         (Op::Div, _, _) => {
@@ -750,7 +877,15 @@ fn arith<'a>(op: Op, x: &Val<'a>, y: &Val<'a>) -> Option<Val<'a>> {
             _ => a.checked_mul(*b).map_or_else(overflow, Val::Int),
         },
         (Op::Add, Val::Str(a), Val::Str(b)) if a.len() + b.len() > MAX_STRING => too_long(),
+        (Op::Add, Val::Str(a), Val::Str(b)) if m.bytes(a.len() + b.len()) => m.bottom(),
         (Op::Add, Val::Str(a), Val::Str(b)) => Val::Str(Rc::from(format!("{a}{b}"))),
+        (Op::Add, Val::List(a), Val::List(b))
+            if a.rest.is_none()
+                && b.rest.is_none()
+                && m.values(a.elems.len().saturating_add(b.elems.len())) =>
+        {
+            m.bottom()
+        }
         (Op::Add, Val::List(a), Val::List(b)) if a.rest.is_none() && b.rest.is_none() => {
             let mut e = a.elems.clone();
             e.extend(b.elems.iter().cloned());

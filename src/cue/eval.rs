@@ -3,7 +3,7 @@
 //! referenced field's conjuncts (so definitions are re-evaluated in place, as CUE does); disjunctions
 //! are evaluated by re-running the vertex once per alternative.
 
-use super::builtins;
+use super::budget::Meter;
 use super::error::{Code, CueError};
 use super::parser::{
     Comprehension, Decl, Expr, FieldKind, Label, ListElem, ListLit, Op, RefKind, StructLit,
@@ -91,9 +91,9 @@ pub(super) struct Vertex<'a> {
 pub struct Evaluator<'a> {
     pub(super) vs: Vec<Vertex<'a>>,
     pub(super) limits: Limits,
-    pub(super) steps: u64,
     pub(super) depth: usize,
-    pub abort: Option<CueError>,
+    /// Steps, values and bytes; the first exhausted budget (or depth) is its error.
+    pub meter: Meter,
 }
 
 type Queue<'a> = VecDeque<Conj<'a>>;
@@ -104,30 +104,19 @@ impl<'a> Evaluator<'a> {
         Evaluator {
             vs: Vec::new(),
             limits,
-            steps: 0,
             depth: 0,
-            abort: None,
+            meter: Meter::new(limits),
         }
     }
 
     pub(super) fn budget(&mut self) -> bool {
-        self.steps += 1;
-        if self.abort.is_none() && self.steps > self.limits.max_steps {
-            self.abort = Some(CueError::new(
-                Code::Budget,
-                format!(
-                    "evaluation budget exceeded (more than {} steps)",
-                    self.limits.max_steps
-                ),
-            ));
-        }
-        self.abort.is_some()
+        self.meter.steps(1)
     }
 
     pub(super) fn enter(&mut self) -> bool {
         self.depth += 1;
-        if self.abort.is_none() && self.depth > self.limits.max_depth {
-            self.abort = Some(CueError::new(
+        if self.depth > self.limits.max_depth {
+            self.meter.fail(CueError::new(
                 Code::Budget,
                 format!(
                     "evaluation nested too deeply (more than {} levels)",
@@ -135,18 +124,18 @@ impl<'a> Evaluator<'a> {
                 ),
             ));
         }
-        self.abort.is_some()
+        self.meter.exhausted()
     }
 
     pub(super) fn aborted(&self) -> Val<'a> {
-        Val::Bottom(
-            self.abort
-                .clone()
-                .unwrap_or_else(|| CueError::new(Code::Budget, "aborted")),
-        )
+        self.meter.bottom()
     }
 
+    /// A new vertex, charged as a value (and its label's bytes). Callers that create vertices in a
+    /// loop stop when `meter.exhausted()`: the vertex is still returned so ids stay valid.
     pub fn new_vertex(&mut self, label: &str, parent: Option<VId>, conjs: Vec<Conj<'a>>) -> VId {
+        self.meter.values(1);
+        self.meter.bytes(label.len());
         self.vs.push(Vertex {
             label: label.to_string(),
             parent,
@@ -236,6 +225,9 @@ impl<'a> Evaluator<'a> {
                     }
                 }
                 for env in yields {
+                    if self.meter.exhausted() {
+                        return;
+                    }
                     let lit: &'a StructLit = &comp.body;
                     queue.push_back(Conj::Lit {
                         lit,
@@ -405,6 +397,9 @@ impl<'a> Evaluator<'a> {
                     x.patterns.extend(s.patterns.iter().cloned());
                 }
                 for (l, k, f) in &s.fields {
+                    if self.meter.exhausted() {
+                        return;
+                    }
                     match f {
                         FieldVal::Done(fv) => self.add_field(v, l, *k, Conj::Val(fv.clone())),
                         FieldVal::Lazy(cs) => {
@@ -420,25 +415,34 @@ impl<'a> Evaluator<'a> {
                     x.is_struct = true;
                 }
                 for (l, j) in o {
-                    self.add_field(v, l, FieldKind::Regular, Conj::Val(json_val(j)));
+                    if self.meter.exhausted() {
+                        return;
+                    }
+                    let c = Conj::Val(json_val(j, &self.meter));
+                    self.add_field(v, l, FieldKind::Regular, c);
                 }
             }
             Val::Json(serde_json::Value::Array(a)) => {
                 for (i, j) in a.iter().enumerate() {
-                    self.add_field(
-                        v,
-                        &i.to_string(),
-                        FieldKind::Regular,
-                        Conj::Val(json_val(j)),
-                    );
+                    if self.meter.exhausted() {
+                        return;
+                    }
+                    let c = Conj::Val(json_val(j, &self.meter));
+                    self.add_field(v, &i.to_string(), FieldKind::Regular, c);
                 }
                 if let Some(x) = self.vm(v) {
                     x.lists.push((a.len(), None));
                 }
             }
-            Val::Json(j) => self.add_val(v, json_val(j)),
+            Val::Json(j) => {
+                let x = json_val(j, &self.meter);
+                self.add_val(v, x)
+            }
             Val::List(l) => {
                 for (i, e) in l.elems.iter().enumerate() {
+                    if self.meter.exhausted() {
+                        return;
+                    }
                     self.add_field(v, &i.to_string(), FieldKind::Regular, Conj::Val(e.clone()));
                 }
                 let rest = l
@@ -642,6 +646,9 @@ impl<'a> Evaluator<'a> {
                         self.push_value(v, Conj::Val(Val::Bottom(e)));
                     }
                     for y in yields {
+                        if self.meter.exhausted() {
+                            return;
+                        }
                         self.add_field(
                             v,
                             &n.to_string(),
@@ -675,6 +682,9 @@ impl<'a> Evaluator<'a> {
         let patterns = x.patterns.clone();
         let lists = x.lists.clone();
         for a in arcs {
+            if self.meter.exhausted() {
+                return;
+            }
             let done = self
                 .v(v)
                 .and_then(|x| x.applied.get(&a).copied())
@@ -712,8 +722,7 @@ impl<'a> Evaluator<'a> {
 
     pub(super) fn label_matches(&mut self, label: &str, pat: &Conj<'a>) -> bool {
         let pv = self.conj_value(pat);
-        let mut check = |n: &str, x: &Val<'a>, args: &[Val<'a>]| builtins::check(n, x, args);
-        !matches!(unify(pv, Val::str(label), &mut check), Val::Bottom(_))
+        !matches!(unify(pv, Val::str(label), &self.meter), Val::Bottom(_))
     }
 
     pub(super) fn conj_value(&mut self, c: &Conj<'a>) -> Val<'a> {

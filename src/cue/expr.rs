@@ -16,11 +16,28 @@ impl<'a> Evaluator<'a> {
         env: Env<'a>,
         out: &mut Vec<Env<'a>>,
     ) -> Result<(), CueError> {
-        if self.budget() {
-            return Ok(());
-        }
+        // Each clause nests a scope: depth-limited like any other recursion.
+        let (stop, deep) = (self.budget(), self.enter());
+        let r = if stop || deep {
+            Ok(())
+        } else {
+            self.comp_clauses(clauses, env, out)
+        };
+        self.depth -= 1;
+        r
+    }
+
+    fn comp_clauses(
+        &mut self,
+        clauses: &'a [Clause],
+        env: Env<'a>,
+        out: &mut Vec<Env<'a>>,
+    ) -> Result<(), CueError> {
         let Some((first, rest)) = clauses.split_first() else {
-            out.push(env);
+            // A yield is kept until its body is evaluated: charged as a value.
+            if !self.meter.values(1) {
+                out.push(env);
+            }
             return Ok(());
         };
         match first {
@@ -43,38 +60,47 @@ impl<'a> Evaluator<'a> {
                 )
             }
             Clause::For { key, val, src, .. } => {
-                let items: Vec<(Val<'a>, Val<'a>)> =
-                    match force(resolve_default(self.eval_expr(src, &env))) {
-                        Val::List(l) => l
-                            .elems
-                            .iter()
-                            .enumerate()
-                            .map(|(i, x)| (Val::Int(i as i128), x.clone()))
-                            .collect(),
-                        Val::Struct(s) => s
-                            .fields
-                            .iter()
-                            .filter(|(l, k, _)| {
-                                *k == FieldKind::Regular
-                                    && !l.starts_with('#')
-                                    && !l.starts_with('_')
-                            })
-                            .filter_map(|(l, _, f)| match f {
-                                FieldVal::Done(x) => Some((Val::str(l), x.clone())),
-                                FieldVal::Lazy(_) => None,
-                            })
-                            .collect(),
-                        Val::Bottom(e) if e.code == Code::Incomplete => return Ok(()),
-                        Val::Bottom(e) => return Err(e),
-                        other if !other.is_concrete() => return Ok(()),
-                        other => {
-                            return Err(CueError::new(
-                                Code::Eval,
-                                format!("cannot range over {}", show(&other)),
-                            ))
-                        }
-                    };
+                let src = force(resolve_default(self.eval_expr(src, &env)), &self.meter);
+                let n = match &src {
+                    Val::List(l) => l.elems.len(),
+                    Val::Struct(s) => s.fields.len(),
+                    _ => 0,
+                };
+                if self.meter.values(n) {
+                    return Ok(());
+                }
+                let items: Vec<(Val<'a>, Val<'a>)> = match src {
+                    Val::List(l) => l
+                        .elems
+                        .iter()
+                        .enumerate()
+                        .map(|(i, x)| (Val::Int(i as i128), x.clone()))
+                        .collect(),
+                    Val::Struct(s) => s
+                        .fields
+                        .iter()
+                        .filter(|(l, k, _)| {
+                            *k == FieldKind::Regular && !l.starts_with('#') && !l.starts_with('_')
+                        })
+                        .filter_map(|(l, _, f)| match f {
+                            FieldVal::Done(x) => Some((Val::str(l), x.clone())),
+                            FieldVal::Lazy(_) => None,
+                        })
+                        .collect(),
+                    Val::Bottom(e) if e.code == Code::Incomplete => return Ok(()),
+                    Val::Bottom(e) => return Err(e),
+                    other if !other.is_concrete() => return Ok(()),
+                    other => {
+                        return Err(CueError::new(
+                            Code::Eval,
+                            format!("cannot range over {}", show(&other)),
+                        ))
+                    }
+                };
                 for (k, x) in items {
+                    if self.meter.exhausted() {
+                        return Ok(());
+                    }
                     let mut b = Vec::new();
                     if let Some(kn) = key {
                         b.push((kn.clone(), Binding::Val(k)));
@@ -213,6 +239,12 @@ impl<'a> Evaluator<'a> {
                             }
                         },
                     }
+                    if s.len() > builtins::MAX_STRING {
+                        return builtins::too_long();
+                    }
+                }
+                if self.meter.bytes(s.len()) {
+                    return self.aborted();
                 }
                 Val::Str(Rc::from(s))
             }
@@ -264,14 +296,14 @@ impl<'a> Evaluator<'a> {
                     av.push(self.eval_expr(a, env));
                 }
                 match fv {
-                    Val::Builtin(n) => builtins::call(&n, av),
+                    Val::Builtin(n) => builtins::call(&n, av, &self.meter),
                     Val::Bottom(e) => Val::Bottom(e),
                     other => Val::error(format!("cannot call non-function {}", show(&other))),
                 }
             }
             Expr::Unary(op, x, _) => {
                 let v = resolve_default(self.eval_expr(x, env));
-                builtins::unary(*op, v)
+                builtins::unary(*op, v, &self.meter)
             }
             Expr::Binary(op @ (Op::Eq | Op::Ne), a, b, _)
                 if matches!(**a, Expr::Bottom(_)) || matches!(**b, Expr::Bottom(_)) =>
@@ -295,7 +327,7 @@ impl<'a> Evaluator<'a> {
                     return x;
                 }
                 let y = resolve_default(self.eval_expr(b, env));
-                builtins::binary(*op, x, y)
+                builtins::binary(*op, x, y, &self.meter)
             }
         }
     }
@@ -305,10 +337,13 @@ impl<'a> Evaluator<'a> {
             Val::Package(p) => builtins::member(&p, name),
             // A document object: one field read without converting the rest.
             Val::Json(serde_json::Value::Object(o)) => match o.get(name) {
-                Some(x) => json_val(x),
+                Some(x) => json_val(x, &self.meter),
                 None => Val::incomplete(format!("undefined field: {name}")),
             },
-            j @ Val::Json(_) => self.select(force(j), name),
+            j @ Val::Json(_) => {
+                let f = force(j, &self.meter);
+                self.select(f, name)
+            }
             Val::Struct(s) => match s.fields.iter().find(|(l, _, _)| l == name) {
                 Some((_, FieldKind::Regular, FieldVal::Done(v))) => v.clone(),
                 _ => Val::incomplete(format!("undefined field: {name}")),
@@ -326,11 +361,11 @@ impl<'a> Evaluator<'a> {
         if let (Val::Json(serde_json::Value::Array(a)), Val::Int(n)) = (&b, &i) {
             // A document array: one element read without converting the rest.
             return match usize::try_from(*n).ok().and_then(|k| a.get(k)) {
-                Some(x) => json_val(x),
+                Some(x) => json_val(x, &self.meter),
                 None => Val::error(format!("index out of range [{n}] with length {}", a.len())),
             };
         }
-        match (force(b), i) {
+        match (force(b, &self.meter), i) {
             (Val::Bottom(e), _) | (_, Val::Bottom(e)) => Val::Bottom(e),
             (Val::List(l), Val::Int(n)) => {
                 match usize::try_from(n).ok().and_then(|k| l.elems.get(k)) {

@@ -4,6 +4,7 @@ use super::builtins;
 use super::error::{Code, CueError};
 use super::eval::{Conj, Evaluator, VId};
 use super::parser::FieldKind;
+use super::value::SHOW_DEPTH;
 use super::value::{equal, finish_disj, show, unify, FieldVal, ListVal, StructVal, Val};
 use std::rc::Rc;
 
@@ -74,6 +75,9 @@ impl<'a> Evaluator<'a> {
             }
             let r = self.eval_vertex(c);
             let mark = marks.get(i).copied().unwrap_or(false);
+            if self.meter.exhausted() {
+                return self.aborted();
+            }
             match first_error(&r) {
                 Some(e) if e.code == Code::Budget => return Val::Bottom(e),
                 Some(e) if e.code == Code::Eval => errs += 1,
@@ -92,7 +96,7 @@ impl<'a> Evaluator<'a> {
         for (a, d) in out {
             if let Some(slot) = dedup
                 .iter_mut()
-                .find(|(b, _)| a.is_concrete() && equal(b, &a))
+                .find(|(b, _)| a.is_concrete() && equal(b, &a, &self.meter))
             {
                 slot.1 |= d;
             } else {
@@ -108,8 +112,10 @@ impl<'a> Evaluator<'a> {
     pub(super) fn eval_plain(&mut self, v: VId) -> Val<'a> {
         let mut acc = Val::Top;
         let mut i = 0;
-        let mut check = |n: &str, x: &Val<'a>, args: &[Val<'a>]| builtins::check(n, x, args);
         while let Some(c) = self.v(v).and_then(|x| x.values.get(i).cloned()) {
+            if self.meter.exhausted() {
+                return self.aborted();
+            }
             i += 1;
             let val = match c {
                 Conj::Expr { e, env, .. } => self.eval_expr(e, &env),
@@ -125,7 +131,7 @@ impl<'a> Evaluator<'a> {
                 {
                     self.add_val(v, val)
                 }
-                other => acc = unify(acc, builtins::as_validator(other), &mut check),
+                other => acc = unify(acc, builtins::as_validator(other), &self.meter),
             }
             if self.v(v).is_some_and(|x| !x.disjs.is_empty()) {
                 return self.eval_disj(v);
@@ -190,7 +196,7 @@ impl<'a> Evaluator<'a> {
         let mut r = r;
         for c in cs {
             if matches!(c, Val::Validator(..)) {
-                r = super::value::check_constraint(&r, &c, &mut check);
+                r = super::value::check_constraint(&r, &c, &self.meter);
             }
         }
         r
@@ -224,6 +230,10 @@ impl<'a> Evaluator<'a> {
             }
             None => self.v(v).map_or(0, |x| x.arcs.len()),
         };
+        // The list value is built next to its vertices: an element each.
+        if self.meter.values(len) {
+            return self.aborted();
+        }
         let mut elems = Vec::with_capacity(len);
         for i in 0..len {
             let a = self.arc(v, &i.to_string());
@@ -242,6 +252,9 @@ impl<'a> Evaluator<'a> {
         let n = lists.iter().map(|(n, _)| *n).max().unwrap_or(0);
         let mut parts = Vec::new();
         for i in 0..n {
+            if self.meter.exhausted() {
+                break;
+            }
             let a = self.arc(v, &i.to_string());
             let x = self.eval_vertex(a);
             parts.push(show(&x));
@@ -257,6 +270,10 @@ impl<'a> Evaluator<'a> {
         let arcs = x.arcs.clone();
         let closed = x.closed.clone();
         let patterns = x.patterns.clone();
+        // The struct value is built next to its vertices: a field each.
+        if self.meter.values(arcs.len()) {
+            return self.aborted();
+        }
         let mut fields = Vec::with_capacity(arcs.len());
         for a in arcs {
             let Some(ax) = self.v(a) else { continue };
@@ -309,24 +326,43 @@ fn pure_document<'a>(conjs: &[Conj<'a>]) -> Option<&'a serde_json::Value> {
 
 /// The first error inside a value (conflicts anywhere make a disjunct fail).
 pub fn first_error(v: &Val) -> Option<CueError> {
+    first_error_at(v, 0)
+}
+
+fn too_deep() -> CueError {
+    CueError::new(
+        Code::Budget,
+        format!("value nested too deeply (more than {SHOW_DEPTH} levels)"),
+    )
+}
+
+fn first_error_at(v: &Val, depth: usize) -> Option<CueError> {
+    if depth > SHOW_DEPTH {
+        return Some(too_deep());
+    }
     match v {
         Val::Bottom(e) => Some(e.clone()),
         Val::Struct(s) => s.fields.iter().find_map(|(_, k, f)| match (k, f) {
             (FieldKind::Regular, FieldVal::Done(x)) => {
-                first_error(x).filter(|e| e.code != Code::Incomplete)
+                first_error_at(x, depth + 1).filter(|e| e.code != Code::Incomplete)
             }
             _ => None,
         }),
         Val::List(l) => l
             .elems
             .iter()
-            .find_map(|x| first_error(x).filter(|e| e.code != Code::Incomplete)),
+            .find_map(|x| first_error_at(x, depth + 1).filter(|e| e.code != Code::Incomplete)),
         _ => None,
     }
 }
 
-/// Non-concrete validation: every non-incomplete error, with its path.
+/// Non-concrete validation: every non-incomplete error, with its path. Values are at most as
+/// deep as evaluation went; the depth check only keeps this walk from recursing without end.
 pub fn collect_errors(v: &Val, path: &mut Vec<String>, out: &mut Vec<CueError>) {
+    if path.len() > SHOW_DEPTH {
+        out.push(too_deep());
+        return;
+    }
     match v {
         Val::Bottom(e) if e.code != Code::Incomplete => {
             let mut e = e.clone();

@@ -40,10 +40,13 @@ struct Lexer<'a> {
     col: u32,
     max_tokens: usize,
     count: usize,
+    /// Interpolations open around the current position (each lexes recursively).
+    depth: usize,
+    max_depth: usize,
     _src: &'a str,
 }
 
-pub fn lex(src: &str, max_tokens: usize) -> Result<Vec<Token>, String> {
+pub fn lex(src: &str, max_tokens: usize, max_depth: usize) -> Result<Vec<Token>, String> {
     let mut lx = Lexer {
         chars: src.chars().collect(),
         i: 0,
@@ -51,6 +54,8 @@ pub fn lex(src: &str, max_tokens: usize) -> Result<Vec<Token>, String> {
         col: 1,
         max_tokens,
         count: 0,
+        depth: 0,
+        max_depth,
         _src: src,
     };
     lx.tokens(false)
@@ -322,8 +327,16 @@ impl Lexer<'_> {
                     }
                     '(' => {
                         parts.push(Part::Lit(std::mem::take(&mut cur)));
-                        let toks = self.tokens(true)?;
-                        parts.push(Part::Expr(toks));
+                        if self.depth >= self.max_depth {
+                            return Err(err(
+                                self.pos(),
+                                "interpolations nested too deeply (depth budget exceeded)",
+                            ));
+                        }
+                        self.depth += 1;
+                        let toks = self.tokens(true);
+                        self.depth -= 1;
+                        parts.push(Part::Expr(toks?));
                     }
                     _ => return Err(err(self.pos(), &format!("unknown escape sequence \\{e}"))),
                 }

@@ -28,6 +28,7 @@
 //! raw strings `#"..."#`, slices `a[i:j]`, typed struct ellipsis `...T`, number suffixes (`1Ki`),
 //! `div mod quo rem`, other std packages and package members.
 
+mod budget;
 mod builtins;
 mod error;
 mod eval;
@@ -43,16 +44,24 @@ mod tests;
 
 use error::{Code, CueError};
 use eval::{Conj, Evaluator};
-use parser::StructLit;
-use std::rc::Rc;
 
 /// Budgets for hostile policies and documents: each exceeded budget is an error, never a crash or hang.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// Nesting depth of the policy syntax, of the document, and of evaluation.
+    /// Nesting depth of the policy syntax (lexer, string interpolations, parser, resolver), of
+    /// the document, and of evaluation (vertices, expressions, comprehension clauses).
     pub max_depth: usize,
-    /// Evaluation steps (vertex and expression evaluations) per `evaluate`.
+    /// Evaluation steps per `evaluate`: vertex and expression evaluations, plus the work of
+    /// builtins and comparisons (a step per element or field read, per value compared, per 256
+    /// bytes of string scanned).
     pub max_steps: u64,
+    /// Values built per `evaluate`: vertices, list elements, struct fields, comprehension
+    /// bindings, document values converted where they are read. The document itself is read
+    /// lazily and costs nothing until read.
+    pub max_values: u64,
+    /// Bytes of strings built per `evaluate` (results of operators, interpolations and builtins,
+    /// labels, document strings read).
+    pub max_bytes: u64,
     /// Size of the document (bytes of strings and keys plus 8 per value) and of the policy text.
     pub max_document_bytes: usize,
 }
@@ -62,6 +71,8 @@ impl Default for Limits {
         Limits {
             max_depth: 100,
             max_steps: 5_000_000,
+            max_values: 1_000_000,
+            max_bytes: 64 << 20,
             max_document_bytes: 16 << 20,
         }
     }
@@ -69,7 +80,8 @@ impl Default for Limits {
 
 /// A parsed and resolved policy, compiled once and evaluated many times.
 pub struct Program {
-    body: Rc<StructLit>,
+    /// The policy's body as the root expression every evaluation starts from.
+    root: parser::Expr,
     limits: Limits,
 }
 
@@ -93,10 +105,13 @@ pub fn compile_with_limits(policy: &str, limits: Limits) -> Result<Program, Stri
             limits.max_document_bytes
         ));
     }
-    let toks = lexer::lex(policy, limits.max_document_bytes)?;
+    let toks = lexer::lex(policy, limits.max_document_bytes, limits.max_depth)?;
     let file = parser::parse(toks, limits.max_depth)?;
     let body = resolve::resolve(file, limits.max_depth)?;
-    Ok(Program { body, limits })
+    Ok(Program {
+        root: parser::Expr::Struct(body),
+        limits,
+    })
 }
 
 impl Program {
@@ -109,17 +124,37 @@ impl Program {
         document: &serde_json::Value,
         limits: Limits,
     ) -> Result<(), String> {
+        let mut ev = Evaluator::new(limits);
+        self.run(&mut ev, document, limits)
+    }
+
+    /// `evaluate_with_limits`, and the (steps, values, bytes) it used.
+    #[cfg(test)]
+    fn evaluate_metered(
+        &self,
+        document: &serde_json::Value,
+        limits: Limits,
+    ) -> (Result<(), String>, (u64, u64, u64)) {
+        let mut ev = Evaluator::new(limits);
+        let r = self.run(&mut ev, document, limits);
+        (r, ev.meter.used())
+    }
+
+    fn run<'a>(
+        &'a self,
+        ev: &mut Evaluator<'a>,
+        document: &'a serde_json::Value,
+        limits: Limits,
+    ) -> Result<(), String> {
         let mut budget = limits.max_document_bytes;
         check_document(document, 0, &limits, &mut budget)?;
-        let doc = value::json_val(document);
-        let mut ev = Evaluator::new(limits);
-        let root_expr = parser::Expr::Struct(self.body.clone());
+        let doc = value::json_val(document, &ev.meter);
         let root = ev.new_vertex(
             "",
             None,
             vec![
                 Conj::Expr {
-                    e: &root_expr,
+                    e: &self.root,
                     env: Default::default(),
                     def: false,
                     set: None,
@@ -128,7 +163,7 @@ impl Program {
             ],
         );
         let v = ev.eval_vertex(root);
-        if let Some(e) = ev.abort.take() {
+        if let Some(e) = ev.meter.take_error() {
             return Err(e.render());
         }
         let mut errs = Vec::new();

@@ -389,7 +389,11 @@ impl Parser {
         if let Some((label, kind)) = self.try_label()? {
             let value = if self.label_follows() {
                 let inner_pos = self.pos();
-                let inner = self.decl()?;
+                // `a: b: c: 1` nests a struct per label.
+                self.enter()?;
+                let inner = self.decl();
+                self.depth -= 1;
+                let inner = inner?;
                 Expr::Struct(Rc::new(StructLit {
                     decls: vec![inner],
                     pos: inner_pos,
@@ -511,8 +515,20 @@ impl Parser {
     }
 
     fn comprehension(&mut self) -> PResult<Comprehension> {
+        let r = self.comprehension_clauses();
+        // Each clause nests a scope (the resolver and evaluator recurse per clause).
+        self.depth = self
+            .depth
+            .saturating_sub(r.as_ref().map_or(0, |c| c.clauses.len()));
+        r
+    }
+
+    fn comprehension_clauses(&mut self) -> PResult<Comprehension> {
         let mut clauses = Vec::new();
         loop {
+            if self.is_kw("for") || self.is_kw("if") || self.is_kw("let") {
+                self.enter()?;
+            }
             let pos = self.pos();
             if self.is_kw("for") {
                 self.i += 1;
@@ -596,6 +612,7 @@ impl Parser {
     }
 
     fn binary(&mut self, min: u8) -> PResult<Expr> {
+        let base = self.depth;
         let mut lhs = self.unary()?;
         while let Some((op, prec)) = self.binop() {
             if prec < min {
@@ -603,11 +620,15 @@ impl Parser {
             }
             let pos = self.pos();
             self.i += 1;
+            // Each operator nests the left operand one level deeper (`a | b | c` is
+            // `(a | b) | c`): counted, and the right operand one more.
+            self.enter()?;
             self.enter()?;
             let rhs = self.binary(prec + 1);
             self.depth -= 1;
             lhs = Expr::Binary(op, Box::new(lhs), Box::new(rhs?), pos);
         }
+        self.depth = base;
         Ok(lhs)
     }
 
@@ -642,9 +663,20 @@ impl Parser {
     }
 
     fn postfix(&mut self) -> PResult<Expr> {
+        let base = self.depth;
+        let r = self.postfix_chain();
+        self.depth = base;
+        r
+    }
+
+    /// Selectors, indices and calls: each nests the expression before it one level deeper.
+    fn postfix_chain(&mut self) -> PResult<Expr> {
         let mut e = self.primary()?;
         loop {
             let pos = self.pos();
+            if self.is(".") || self.is("[") || self.is("(") {
+                self.enter()?;
+            }
             if self.is(".") {
                 self.i += 1;
                 match self.next().tok {

@@ -136,7 +136,14 @@ fn budget_disjunction_explosion() {
     let fields: String = (0..12).map(|i| format!("f{i}: {alts}\n")).collect();
     let p = compile(&format!("x: {{\n{fields}}}\ny: x & x")).unwrap();
     // Each field's disjunction is resolved on its own vertex: linear, not exponential.
-    let _ = p.evaluate(&serde_json::json!({}));
+    assert_eq!(p.evaluate(&serde_json::json!({})), Ok(()));
+    // Twelve disjunctions on one field are 10^12 combinations: the step budget stops them.
+    let conj = vec![format!("({alts})"); 12].join(" & ");
+    let p = compile(&format!("z: {conj}")).unwrap();
+    assert_eq!(
+        p.evaluate(&serde_json::json!({})).unwrap_err(),
+        "evaluation budget exceeded (more than 5000000 steps)"
+    );
 }
 
 #[test]
@@ -284,4 +291,283 @@ fn unconstrained_document_data_is_not_evaluated() {
     // References, comprehensions and builtins still read the lazy data.
     let reads = compile("import \"list\"\npredicate: _\nn: len(predicate.components) & 5000\nnames: [for c in predicate.components if c.name == \"pkg-7\" {c.version}] & [\"1.0.0\"]\nok: list.Contains(predicate.metadata.tools, {name: \"trivy\"}) & true\n").unwrap();
     assert_eq!(reads.evaluate(&doc), Ok(()));
+}
+
+// ---------------------------------------------------------------- size budgets (issue 9)
+
+const VALUES: &str = "evaluation budget exceeded (more than 1000000 values)";
+
+fn eval_err(policy: &str) -> String {
+    compile(policy)
+        .unwrap()
+        .evaluate(&serde_json::json!({}))
+        .unwrap_err()
+}
+
+/// A field per doubling: `{prefix}{i}: {prefix}{i-1} {op} {prefix}{i-1}`.
+fn doubling(first: &str, prefix: &str, n: usize, step: impl Fn(&str) -> String) -> String {
+    let mut p = format!("{prefix}0: {first}\n");
+    for i in 1..n {
+        p.push_str(&format!(
+            "{prefix}{i}: {}\n",
+            step(&format!("{prefix}{}", i - 1))
+        ));
+    }
+    p
+}
+
+#[test]
+fn budget_values_comprehension_3000_squared() {
+    // 6 KB of policy, 9 million yields: stopped by the values budget, not memory.
+    let zeros = vec!["0"; 3000].join(",");
+    let policy = format!("l: [{zeros}]\nx: [for a in l for b in l {{a}}]\n");
+    assert!(policy.len() < 6100);
+    assert_eq!(eval_err(&policy), VALUES);
+}
+
+#[test]
+fn budget_values_list_doubling() {
+    let policy = doubling("[0, 0, 0, 0]", "a", 40, |p| format!("{p} + {p}"));
+    assert_eq!(eval_err(&policy), VALUES);
+}
+
+#[test]
+fn budget_values_list_concat() {
+    let policy = format!(
+        "import \"list\"\n{}",
+        doubling("[0, 0, 0, 0]", "b", 40, |p| format!(
+            "list.Concat([{p}, {p}])"
+        ))
+    );
+    assert_eq!(eval_err(&policy), VALUES);
+}
+
+#[test]
+fn budget_values_strings_split() {
+    // A 16 MB string (the longest one operation may build) split into characters.
+    let policy = format!(
+        "import \"strings\"\n{}parts: strings.Split(s20, \"\")\n",
+        doubling("\"xxxxxxxxxxxxxxxx\"", "s", 21, |p| format!("{p} + {p}"))
+    );
+    assert_eq!(eval_err(&policy), VALUES);
+}
+
+#[test]
+fn strings_join_length_is_checked_before_joining() {
+    // 300 parts joined by a 16 MB separator: 4.8 GB (a capacity overflow on wasm32).
+    let parts = vec!["s0"; 300].join(", ");
+    let policy = format!(
+        "import \"strings\"\n{}j: strings.Join([{parts}], s20)\n",
+        doubling("\"xxxxxxxxxxxxxxxx\"", "s", 21, |p| format!("{p} + {p}"))
+    );
+    assert_eq!(
+        eval_err(&policy),
+        "j: string too long (more than 16777216 bytes)"
+    );
+    let ok =
+        compile("import \"strings\"\nj: strings.Join([\"a\", \"b\"], \"-\") & \"a-b\"").unwrap();
+    assert_eq!(ok.evaluate(&serde_json::json!({})), Ok(()));
+}
+
+#[test]
+fn budget_bytes() {
+    // Each string is within the per-operation limit; together they pass 64 MB.
+    let mut policy = doubling("\"xxxxxxxxxxxxxxxx\"", "s", 21, |p| format!("{p} + {p}"));
+    for i in 0..8 {
+        policy.push_str(&format!("t{i}: s19 + \"{i}\"\n"));
+    }
+    assert_eq!(
+        eval_err(&policy),
+        "evaluation budget exceeded (more than 67108864 bytes)"
+    );
+    let small = Limits {
+        max_bytes: 1000,
+        ..Limits::default()
+    };
+    let p = compile("a: string\nb: \"\\(a)\\(a)\"").unwrap();
+    let doc = serde_json::json!({"a": "x".repeat(600)});
+    assert_eq!(
+        p.evaluate_with_limits(&doc, small).unwrap_err(),
+        "evaluation budget exceeded (more than 1000 bytes)"
+    );
+    assert_eq!(p.evaluate(&doc), Ok(()));
+}
+
+#[test]
+fn budget_values_small_limit() {
+    let small = Limits {
+        max_values: 100,
+        ..Limits::default()
+    };
+    let p = compile("l: [for i, x in [0, 0, 0, 0, 0, 0, 0, 0, 0, 0] for j, y in [0, 0, 0, 0, 0, 0, 0, 0, 0, 0] {i * 10 + j}]").unwrap();
+    assert_eq!(
+        p.evaluate_with_limits(&serde_json::json!({}), small)
+            .unwrap_err(),
+        "evaluation budget exceeded (more than 100 values)"
+    );
+    assert_eq!(p.evaluate(&serde_json::json!({})), Ok(()));
+}
+
+#[test]
+fn unique_items_scalars_are_linear_and_structs_charge_comparisons() {
+    let p = compile("import \"list\"\nitems: list.UniqueItems").unwrap();
+    let ints: Vec<i64> = (0..200_000).collect();
+    assert_eq!(p.evaluate(&serde_json::json!({ "items": ints })), Ok(()));
+    assert_eq!(
+        p.evaluate(&serde_json::json!({"items": [1, 2, 1]}))
+            .unwrap_err(),
+        "items: invalid value [1,2,1] (does not satisfy list.UniqueItems)"
+    );
+    // 5000 distinct structs: 12.5 million comparisons.
+    let structs: Vec<serde_json::Value> =
+        (0..5000).map(|i| serde_json::json!({ "n": i })).collect();
+    assert_eq!(
+        p.evaluate(&serde_json::json!({ "items": structs }))
+            .unwrap_err(),
+        "evaluation budget exceeded (more than 5000000 steps)"
+    );
+    let few: Vec<serde_json::Value> = (0..100)
+        .map(|i| serde_json::json!({ "n": i % 99 }))
+        .collect();
+    assert_eq!(
+        p.evaluate(&serde_json::json!({ "items": few }))
+            .unwrap_err()
+            .split(" (does not satisfy")
+            .nth(1),
+        Some(" list.UniqueItems)")
+    );
+}
+
+#[test]
+fn budget_steps_scanning_long_strings() {
+    // A 1 MB document string searched 100,000 times: work a step count alone would miss.
+    let l = vec!["0"; 300].join(",");
+    let p = compile(&format!("import \"strings\"\ns: string\nl: [{l}]\nn: [for i, _ in l for j, _ in l if strings.Contains(s, \"y\") {{i}}]\n")).unwrap();
+    let doc = serde_json::json!({"s": "x".repeat(1 << 20)});
+    assert_eq!(
+        p.evaluate(&doc).unwrap_err(),
+        "evaluation budget exceeded (more than 5000000 steps)"
+    );
+}
+
+#[test]
+fn budget_depth_nested_interpolation() {
+    let n = 5000;
+    let policy = format!("a: {}1{}", "\"\\(".repeat(n), ")\"".repeat(n));
+    let err = compile(&policy).unwrap_err();
+    assert!(
+        err.ends_with("interpolations nested too deeply (depth budget exceeded)"),
+        "{err}"
+    );
+    let ok = format!("a: {}1{}", "\"\\(".repeat(20), ")\"".repeat(20));
+    assert_eq!(
+        compile(&format!("{ok}\na: \"1\""))
+            .unwrap()
+            .evaluate(&serde_json::json!({})),
+        Ok(())
+    );
+}
+
+#[test]
+fn budget_depth_parser_chains() {
+    let n = 200_000;
+    let cases = [
+        ("selectors", format!("a: b: 1\nx: a{}", ".b".repeat(n))),
+        ("indices", format!("a: [1]\nx: a{}", "[0]".repeat(n))),
+        ("calls", format!("x: len{}", "(\"a\")".repeat(n))),
+        ("labels", format!("{}1", "a: ".repeat(n))),
+        ("operators", format!("x: 1{}", " + 1".repeat(n))),
+        ("disjunctions", format!("x: 1{}", " | 1".repeat(n))),
+        ("unary", format!("x: {}1", "-".repeat(n))),
+        ("clauses", format!("x: {{{}{{}}}}", "if true ".repeat(n))),
+    ];
+    // Long but legitimate chains still compile: an enum of 90 values, 90 selectors.
+    let alts: Vec<String> = (0..90).map(|i| format!("\"v{i}\"")).collect();
+    let ok = compile(&format!("x: {}\nx: \"v89\"", alts.join(" | "))).unwrap();
+    assert_eq!(ok.evaluate(&serde_json::json!({})), Ok(()));
+    assert!(compile(&format!("a: b: 1\nb: a{}", ".b".repeat(90))).is_ok());
+    for (name, policy) in cases {
+        let err = compile(&policy).unwrap_err();
+        assert!(
+            err.contains("depth budget exceeded"),
+            "{name}: {}",
+            err.get(..200).unwrap_or(&err)
+        );
+    }
+}
+
+#[test]
+fn conflict_messages_show_large_values_truncated() {
+    let p = compile("a: 1").unwrap();
+    let big: Vec<String> = (0..100_000).map(|i| format!("item-{i}")).collect();
+    let err = p.evaluate(&serde_json::json!({ "a": big })).unwrap_err();
+    assert!(err.len() < 2200, "{}", err.len());
+    assert!(
+        err.starts_with("a: conflicting values 1 and [\"item-0\",\"item-1\","),
+        "{}",
+        err.get(..100).unwrap_or(&err)
+    );
+    assert!(
+        err.ends_with("... (mismatched types int and list)"),
+        "{}",
+        err.get(err.len() - 100..).unwrap_or(&err)
+    );
+}
+
+#[test]
+fn fully_constrained_1mb_sbom_uses_a_fraction_of_the_budgets() {
+    let p = compile("predicateType: \"https://cyclonedx.org/bom\"\npredicate: {\n  specVersion: \"1.4\"\n  metadata: tools: [{name: \"trivy\"}]\n  components: [...{type: string, name: =~\"^pkg-\", version: string, purl: string, licenses: [...{license: id: !=\"GPL-3.0-only\"}], hashes: [...{alg: string, content: string}]}]\n}\n").unwrap();
+    let doc = big_sbom(5000, "trivy");
+    let (r, (steps, values, bytes)) = p.evaluate_metered(&doc, Limits::default());
+    assert_eq!(r, Ok(()));
+    eprintln!("fully constrained 1 MB SBOM: {steps} steps, {values} values, {bytes} bytes");
+    let d = Limits::default();
+    assert!(values * 4 < d.max_values, "{values}");
+    assert!(bytes * 4 < d.max_bytes, "{bytes}");
+}
+
+/// The worst hostile input found, for measuring time and peak memory:
+/// `/usr/bin/time -v cargo test --release -p cluster-image-policy --lib cue::tests::hostile_worst_case -- --ignored --exact`
+/// (`CUE_HOSTILE=<name prefix>` runs one case).
+#[test]
+#[ignore]
+fn hostile_worst_case() {
+    let cases: Vec<(&str, String)> = vec![
+        ("comprehension 3000x3000", {
+            let zeros = vec!["0"; 3000].join(",");
+            format!("l: [{zeros}]\nx: [for a in l for b in l {{a}}]\n")
+        }),
+        (
+            "list doubling",
+            doubling("[0, 0, 0, 0]", "a", 40, |p| format!("{p} + {p}")),
+        ),
+        (
+            "split",
+            format!(
+                "import \"strings\"\n{}parts: strings.Split(s20, \"\")\n",
+                doubling("\"xxxxxxxxxxxxxxxx\"", "s", 21, |p| format!("{p} + {p}"))
+            ),
+        ),
+        (
+            "disjunctions",
+            format!("z: {}", ["(0|1|2|3|4|5|6|7|8|9)"; 12].join(" & ")),
+        ),
+        ("struct comprehension", {
+            let zeros = vec!["0"; 3000].join(",");
+            format!("l: [{zeros}]\nx: {{for a, _ in l for b, _ in l {{\"\\(a)-\\(b)\": {{c: a, d: b}}}}}}\n")
+        }),
+    ];
+    let only = std::env::var("CUE_HOSTILE").unwrap_or_default();
+    for (name, policy) in cases {
+        if !name.starts_with(only.as_str()) {
+            continue;
+        }
+        let t = std::time::Instant::now();
+        let r = compile(&policy).unwrap().evaluate(&serde_json::json!({}));
+        eprintln!(
+            "{name}: {:?} in {:?}",
+            r.map_err(|e| e.chars().take(120).collect::<String>()),
+            t.elapsed()
+        );
+    }
 }

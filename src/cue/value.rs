@@ -1,5 +1,6 @@
 //! Values and scalar unification (atoms, basic types, bounds, validators, disjunctions).
 
+use super::budget::Meter;
 use super::error::{quote, Code, CueError};
 use super::eval::Conj;
 use super::parser::{
@@ -63,8 +64,9 @@ pub struct ListVal<'a> {
     pub rest: Option<Vec<Conj<'a>>>,
 }
 
-/// A document value: scalars converted, objects and arrays left lazy.
-pub fn json_val(j: &serde_json::Value) -> Val<'_> {
+/// A document value: scalars converted, objects and arrays left lazy. A string is copied, so
+/// its bytes are charged.
+pub fn json_val<'a>(j: &'a serde_json::Value, m: &Meter) -> Val<'a> {
     match j {
         serde_json::Value::Null => Val::Null,
         serde_json::Value::Bool(b) => Val::Bool(*b),
@@ -75,28 +77,45 @@ pub fn json_val(j: &serde_json::Value) -> Val<'_> {
             // Rejected before evaluation (`check_document`).
             _ => Val::error("invalid number in document"),
         },
-        serde_json::Value::String(s) => Val::str(s),
+        serde_json::Value::String(s) => m.str(s),
         serde_json::Value::Array(_) | serde_json::Value::Object(_) => Val::Json(j),
     }
 }
 
 /// One level of a lazy document value as a struct or list (its children stay lazy): the value the
-/// document's vertices would have evaluated to. Other values are returned unchanged.
-pub fn force(v: Val<'_>) -> Val<'_> {
+/// document's vertices would have evaluated to. Other values are returned unchanged. The level's
+/// elements (and its keys' bytes) are charged: re-reading a large document value is not free.
+pub fn force<'a>(v: Val<'a>, m: &Meter) -> Val<'a> {
     match v {
-        Val::Json(serde_json::Value::Array(a)) => Val::List(Rc::new(ListVal {
-            elems: a.iter().map(json_val).collect(),
-            rest: None,
-        })),
-        Val::Json(serde_json::Value::Object(o)) => Val::Struct(Rc::new(StructVal {
-            fields: o
-                .iter()
-                .map(|(k, x)| (k.clone(), FieldKind::Regular, FieldVal::Done(json_val(x))))
-                .collect(),
-            closed: Vec::new(),
-            patterns: Vec::new(),
-        })),
-        Val::Json(other) => json_val(other),
+        Val::Json(serde_json::Value::Array(a)) => {
+            if m.values(a.len()) {
+                return m.bottom();
+            }
+            Val::List(Rc::new(ListVal {
+                elems: a.iter().map(|x| json_val(x, m)).collect(),
+                rest: None,
+            }))
+        }
+        Val::Json(serde_json::Value::Object(o)) => {
+            if m.values(o.len()) || m.bytes(o.keys().map(String::len).sum()) {
+                return m.bottom();
+            }
+            Val::Struct(Rc::new(StructVal {
+                fields: o
+                    .iter()
+                    .map(|(k, x)| {
+                        (
+                            k.clone(),
+                            FieldKind::Regular,
+                            FieldVal::Done(json_val(x, m)),
+                        )
+                    })
+                    .collect(),
+                closed: Vec::new(),
+                patterns: Vec::new(),
+            }))
+        }
+        Val::Json(other) => json_val(other, m),
         other => other,
     }
 }
@@ -202,77 +221,211 @@ pub fn fmt_float(f: f64) -> String {
     }
 }
 
-/// Formats a value as CUE prints it in messages.
+/// Longest rendering of a value in a message: a document or list of any size renders in bounded
+/// time and memory, cut with `...`.
+pub const SHOW_MAX: usize = 2048;
+
+/// Values nested deeper than this render as `...` and compare unequal (values are bounded by the
+/// evaluation and document depth budgets; this only keeps the walks over values from recursing
+/// without end).
+pub const SHOW_DEPTH: usize = 256;
+
+/// Formats a value as CUE prints it in messages (at most about `SHOW_MAX` bytes).
 pub fn show(v: &Val) -> String {
-    match v {
-        Val::Top => "_".into(),
-        Val::Bottom(_) => "_|_".into(),
-        Val::Null => "null".into(),
-        Val::Bool(b) => b.to_string(),
-        Val::Int(i) => i.to_string(),
-        Val::Float(f) => fmt_float(*f),
-        Val::Str(s) => quote(s),
-        Val::Bytes(b) => format!("'{}'", String::from_utf8_lossy(b)),
-        Val::Kind(k) => kind_name(*k),
-        Val::Bound(op, x) => format!("{}{}", op.text(), show(x)),
-        Val::Validator(n, args) if args.is_empty() => n.to_string(),
-        Val::Validator(n, args) => format!(
-            "{n}({})",
-            args.iter().map(show).collect::<Vec<_>>().join(", ")
-        ),
-        Val::Conj(vs) => vs.iter().map(show).collect::<Vec<_>>().join(" & "),
-        Val::Struct(s) => {
-            let fs: Vec<String> = s
-                .fields
-                .iter()
-                .filter(|(l, k, _)| {
-                    *k == FieldKind::Regular && !l.starts_with('#') && !l.starts_with('_')
-                })
-                .map(|(l, _, f)| match f {
-                    FieldVal::Done(v) => format!(
-                        "{}:{}",
-                        super::error::render_path(std::slice::from_ref(l)),
-                        show(v)
-                    ),
-                    FieldVal::Lazy(_) => format!("{l}?:_"),
-                })
-                .collect();
-            format!("{{{}}}", fs.join(","))
+    let mut out = String::new();
+    write_val(v, &mut out, 0);
+    if out.len() > SHOW_MAX {
+        let cut = prefix(&out, SHOW_MAX).len();
+        out.truncate(cut);
+        out.push_str("...");
+    }
+    out
+}
+
+/// The longest prefix of `s` of at most `n` bytes that ends on a character boundary.
+fn prefix(s: &str, n: usize) -> &str {
+    let mut cut = n.min(s.len());
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    s.get(..cut).unwrap_or("")
+}
+
+fn full(out: &str, depth: usize) -> bool {
+    out.len() > SHOW_MAX || depth > SHOW_DEPTH
+}
+
+fn write_seq<T>(
+    out: &mut String,
+    open: &str,
+    close: &str,
+    items: impl Iterator<Item = T>,
+    depth: usize,
+    mut each: impl FnMut(T, &mut String, usize),
+) {
+    out.push_str(open);
+    for (i, x) in items.enumerate() {
+        if full(out, depth) {
+            out.push_str("...");
+            break;
         }
-        Val::List(l) => {
-            let mut es: Vec<String> = l.elems.iter().map(show).collect();
-            if l.rest.is_some() {
-                es.push("...".into());
-            }
-            format!("[{}]", es.join(","))
+        if i > 0 {
+            out.push(',');
         }
-        Val::Disj(alts) => alts
-            .iter()
-            .map(|(v, d)| if *d { format!("*{}", show(v)) } else { show(v) })
-            .collect::<Vec<_>>()
-            .join(" | "),
-        Val::Builtin(n) | Val::Package(n) => n.to_string(),
-        Val::Json(j) => show(&force(Val::Json(j))),
+        each(x, out, depth + 1);
+    }
+    out.push_str(close);
+}
+
+fn write_json(j: &serde_json::Value, out: &mut String, depth: usize) {
+    match j {
+        serde_json::Value::Array(a) => write_seq(out, "[", "]", a.iter(), depth, |x, o, d| {
+            write_json(x, o, d)
+        }),
+        serde_json::Value::Object(o) => {
+            write_seq(out, "{", "}", o.iter(), depth, |(k, x), o, d| {
+                o.push_str(&super::error::render_path(std::slice::from_ref(k)));
+                o.push(':');
+                write_json(x, o, d);
+            })
+        }
+        serde_json::Value::String(s) if s.len() > SHOW_MAX => {
+            out.push_str(&quote(prefix(s, SHOW_MAX)));
+        }
+        serde_json::Value::String(s) => out.push_str(&quote(s)),
+        serde_json::Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => out.push_str(&i.to_string()),
+            (_, Some(u), _) => out.push_str(&u.to_string()),
+            (_, _, Some(f)) => out.push_str(&fmt_float(f)),
+            _ => out.push_str("_|_"),
+        },
+        other => out.push_str(&other.to_string()),
     }
 }
 
-/// Structural equality of concrete values.
-pub fn equal(a: &Val, b: &Val) -> bool {
+fn write_val(v: &Val, out: &mut String, depth: usize) {
+    if full(out, depth) {
+        out.push_str("...");
+        return;
+    }
+    match v {
+        Val::Top => out.push('_'),
+        Val::Bottom(_) => out.push_str("_|_"),
+        Val::Null => out.push_str("null"),
+        Val::Bool(b) => out.push_str(&b.to_string()),
+        Val::Int(i) => out.push_str(&i.to_string()),
+        Val::Float(f) => out.push_str(&fmt_float(*f)),
+        Val::Str(s) if s.len() > SHOW_MAX => {
+            out.push_str(&quote(prefix(s, SHOW_MAX)));
+        }
+        Val::Str(s) => out.push_str(&quote(s)),
+        Val::Bytes(b) => {
+            let b = b.get(..b.len().min(SHOW_MAX)).unwrap_or_default();
+            out.push_str(&format!("'{}'", String::from_utf8_lossy(b)));
+        }
+        Val::Kind(k) => out.push_str(&kind_name(*k)),
+        Val::Bound(op, x) => {
+            out.push_str(op.text());
+            write_val(x, out, depth + 1);
+        }
+        Val::Validator(n, args) if args.is_empty() => out.push_str(n),
+        Val::Validator(n, args) => {
+            out.push_str(n);
+            write_seq(out, "(", ")", args.iter(), depth, |x, o, d| {
+                if !o.ends_with('(') {
+                    o.push(' ');
+                }
+                write_val(x, o, d)
+            });
+        }
+        Val::Conj(vs) => {
+            for (i, x) in vs.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(" & ");
+                }
+                write_val(x, out, depth + 1);
+            }
+        }
+        Val::Struct(s) => {
+            let fs = s.fields.iter().filter(|(l, k, _)| {
+                *k == FieldKind::Regular && !l.starts_with('#') && !l.starts_with('_')
+            });
+            write_seq(out, "{", "}", fs, depth, |(l, _, f), o, d| match f {
+                FieldVal::Done(v) => {
+                    o.push_str(&super::error::render_path(std::slice::from_ref(l)));
+                    o.push(':');
+                    write_val(v, o, d);
+                }
+                FieldVal::Lazy(_) => o.push_str(&format!("{l}?:_")),
+            });
+        }
+        Val::List(l) => {
+            out.push('[');
+            for (i, x) in l.elems.iter().enumerate() {
+                if full(out, depth) {
+                    out.push_str("...");
+                    break;
+                }
+                if i > 0 {
+                    out.push(',');
+                }
+                write_val(x, out, depth + 1);
+            }
+            if l.rest.is_some() {
+                if !l.elems.is_empty() {
+                    out.push(',');
+                }
+                out.push_str("...");
+            }
+            out.push(']');
+        }
+        Val::Disj(alts) => {
+            for (i, (x, d)) in alts.iter().enumerate() {
+                if full(out, depth) {
+                    out.push_str("...");
+                    break;
+                }
+                if i > 0 {
+                    out.push_str(" | ");
+                }
+                if *d {
+                    out.push('*');
+                }
+                write_val(x, out, depth + 1);
+            }
+        }
+        Val::Builtin(n) | Val::Package(n) => out.push_str(n),
+        Val::Json(j) => write_json(j, out, depth),
+    }
+}
+
+/// Structural equality of concrete values. Each node compared is a step (and long strings a step
+/// per `BYTES_PER_STEP`), so repeated comparisons of large values meet the step budget; an
+/// exhausted budget compares unequal (the caller's result is discarded with the budget error).
+pub fn equal(a: &Val, b: &Val, m: &Meter) -> bool {
+    equal_at(a, b, m, 0)
+}
+
+fn equal_at(a: &Val, b: &Val, m: &Meter, depth: usize) -> bool {
+    if m.steps(1) || depth > SHOW_DEPTH {
+        return false;
+    }
+    let eq = |x: &Val, y: &Val| equal_at(x, y, m, depth + 1);
     match (a, b) {
         (Val::Json(x), Val::Json(y)) if std::ptr::eq(*x, *y) => true,
-        (Val::Json(_), _) | (_, Val::Json(_)) => equal(&force(a.clone()), &force(b.clone())),
+        (Val::Json(_), _) | (_, Val::Json(_)) => eq(&force(a.clone(), m), &force(b.clone(), m)),
         (Val::Null, Val::Null) => true,
         (Val::Bool(x), Val::Bool(y)) => x == y,
         (Val::Int(x), Val::Int(y)) => x == y,
         (Val::Float(x), Val::Float(y)) => x == y,
-        (Val::Str(x), Val::Str(y)) => x == y,
-        (Val::Bytes(x), Val::Bytes(y)) => x == y,
+        (Val::Str(x), Val::Str(y)) => x.len() == y.len() && !m.scan(x.len()) && x == y,
+        (Val::Bytes(x), Val::Bytes(y)) => x.len() == y.len() && !m.scan(x.len()) && x == y,
         (Val::Kind(x), Val::Kind(y)) => x == y,
-        (Val::Bound(o1, x), Val::Bound(o2, y)) => o1 == o2 && equal(x, y),
+        (Val::Bound(o1, x), Val::Bound(o2, y)) => o1 == o2 && eq(x, y),
         (Val::List(x), Val::List(y)) => {
             x.rest.is_none() == y.rest.is_none()
                 && x.elems.len() == y.elems.len()
-                && x.elems.iter().zip(y.elems.iter()).all(|(p, q)| equal(p, q))
+                && x.elems.iter().zip(y.elems.iter()).all(|(p, q)| eq(p, q))
         }
         (Val::Struct(x), Val::Struct(y)) => {
             let xs: Vec<_> = x
@@ -285,13 +438,13 @@ pub fn equal(a: &Val, b: &Val) -> bool {
                 .iter()
                 .filter(|f| f.1 == FieldKind::Regular)
                 .collect();
+            let same = |l: &String, fv: &FieldVal, m2: &String, gv: &FieldVal| {
+                l == m2 && matches!((fv, gv), (FieldVal::Done(p), FieldVal::Done(q)) if eq(p, q))
+            };
             xs.len() == ys.len()
-                && xs.iter().all(|(l, _, fv)| {
-                    ys.iter().any(|(m, _, gv)| {
-                    l == m
-                        && matches!((fv, gv), (FieldVal::Done(p), FieldVal::Done(q)) if equal(p, q))
-                })
-                })
+                && xs
+                    .iter()
+                    .all(|(l, _, fv)| ys.iter().any(|(m2, _, gv)| same(l, fv, m2, gv)))
         }
         _ => false,
     }
@@ -311,11 +464,8 @@ fn conflict<'a>(new: &Val<'a>, acc: &Val<'a>) -> Val<'a> {
 }
 
 /// Checks a concrete atom against a constraint (bound or validator). `check` runs validators.
-pub fn check_constraint<'a>(
-    atom: &Val<'a>,
-    c: &Val<'a>,
-    check: &mut dyn FnMut(&str, &Val<'a>, &[Val<'a>]) -> Val<'a>,
-) -> Val<'a> {
+pub fn check_constraint<'a>(atom: &Val<'a>, c: &Val<'a>, m: &Meter) -> Val<'a> {
+    let check = |n: &str, x: &Val<'a>, args: &[Val<'a>]| super::builtins::check(n, x, args, m);
     match c {
         Val::Bound(op, b) => {
             if atom.kind() & c.kind() == 0 {
@@ -333,7 +483,7 @@ pub fn check_constraint<'a>(
                         other => return other,
                     }
                 }
-                Op::Ne => !equal(atom, b),
+                Op::Ne => !equal(atom, b, m),
                 _ => match compare(atom, b) {
                     Some(o) => match op {
                         Op::Lt => o == std::cmp::Ordering::Less,
@@ -403,22 +553,22 @@ fn constraints<'a>(v: &Val<'a>) -> Vec<Val<'a>> {
 }
 
 /// Unifies two non-struct, non-list values; `new` is the later conjunct (printed first in conflicts).
-pub fn unify<'a>(
-    acc: Val<'a>,
-    new: Val<'a>,
-    check: &mut dyn FnMut(&str, &Val<'a>, &[Val<'a>]) -> Val<'a>,
-) -> Val<'a> {
-    match (force(acc), force(new)) {
+pub fn unify<'a>(acc: Val<'a>, new: Val<'a>, m: &Meter) -> Val<'a> {
+    match (force(acc, m), force(new, m)) {
         (b @ Val::Bottom(_), _) | (_, b @ Val::Bottom(_)) => b,
         (Val::Top, x) | (x, Val::Top) => x,
         (Val::Disj(alts), other) | (other, Val::Disj(alts)) => {
             let mut out: Vec<(Val<'a>, bool)> = Vec::new();
             let mut errs = 0;
             for (a, d) in alts.iter() {
-                match unify(other.clone(), a.clone(), check) {
+                if m.values(1) {
+                    return m.bottom();
+                }
+                match unify(other.clone(), a.clone(), m) {
+                    Val::Bottom(e) if e.code == Code::Budget => return Val::Bottom(e),
                     Val::Bottom(_) => errs += 1,
                     v => {
-                        if !out.iter().any(|(o, _)| equal(o, &v) && v.is_concrete()) {
+                        if !out.iter().any(|(o, _)| v.is_concrete() && equal(o, &v, m)) {
                             out.push((v, *d));
                         }
                     }
@@ -427,7 +577,7 @@ pub fn unify<'a>(
             finish_disj(out, errs)
         }
         (a, n) if a.is_atom() && n.is_atom() => {
-            if equal(&a, &n) {
+            if equal(&a, &n, m) {
                 a
             } else {
                 conflict(&n, &a)
@@ -436,7 +586,7 @@ pub fn unify<'a>(
         (a, n) if a.is_atom() => {
             let mut r = a;
             for c in constraints(&n) {
-                r = check_constraint(&r, &c, check);
+                r = check_constraint(&r, &c, m);
                 if let Val::Bottom(_) = r {
                     break;
                 }
@@ -446,7 +596,7 @@ pub fn unify<'a>(
         (a, n) if n.is_atom() => {
             let mut r = n;
             for c in constraints(&a) {
-                r = check_constraint(&r, &c, check);
+                r = check_constraint(&r, &c, m);
                 if let Val::Bottom(_) = r {
                     break;
                 }
@@ -466,7 +616,7 @@ pub fn unify<'a>(
             }
             cs.retain(|c| !matches!(c, Val::Kind(_)));
             for c in constraints(&n) {
-                if !matches!(c, Val::Kind(_)) && !cs.iter().any(|x| equal(x, &c)) {
+                if !matches!(c, Val::Kind(_)) && !cs.iter().any(|x| equal(x, &c, m)) {
                     cs.push(c);
                 }
             }
