@@ -128,4 +128,6 @@ fn validate_settings(payload: &[u8]) -> CallResult {
 }
 
 #[cfg(test)]
-mod robustness_tests;
+mod fuzz;
+#[cfg(test)]
+mod test_host;
