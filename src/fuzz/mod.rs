@@ -8,7 +8,8 @@
 //! * `FUZZ_ITERATIONS`: executions per target (default: `DEFAULT_ITERATIONS`, a few seconds);
 //! * `FUZZ_SEED`: another sequence of mutations (default 0);
 //! * `FUZZ_LAST_INPUT=<dir>`: every input is written to `<dir>/<target>` before it runs, to find
-//!   the one behind a crash that cannot be caught (a stack overflow aborts the process);
+//!   the one behind a crash that cannot be caught (a stack overflow aborts the process), and
+//!   the slowest input of the run to `<dir>/<target>.slowest`;
 //! * `FUZZ_REPLAY=<file>`: runs that one input through the target (with `--exact` and the test's
 //!   name), to reproduce a crash.
 
@@ -63,7 +64,9 @@ fn target_rng(target: &str) -> Rng {
     let name = target.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
     });
-    Rng::new(name ^ env_number("FUZZ_SEED").unwrap_or(0))
+    // Spread over every bit: `Rng::new` sets the lowest one, so seeds 2 and 3 would be equal.
+    let seed = env_number("FUZZ_SEED").unwrap_or(0);
+    Rng::new(name ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15))
 }
 
 /// What one execution of a target saw, for the summary line.
@@ -100,6 +103,7 @@ pub fn run(
     let mut accepted = 0;
     let started = std::time::Instant::now();
     let mut slowest = (std::time::Duration::ZERO, 0);
+    let mut slowest_input = Vec::new();
     for round in 0..total {
         let input = match seeds.get(round) {
             Some(seed) => seed.clone(),
@@ -113,7 +117,13 @@ pub fn run(
         }
         let one_started = std::time::Instant::now();
         let result = catch_unwind(AssertUnwindSafe(|| one(&mut rng, &input)));
-        slowest = slowest.max((one_started.elapsed(), input.len()));
+        let took = one_started.elapsed();
+        if took > slowest.0 {
+            slowest = (took, input.len());
+            if last_input.is_some() {
+                slowest_input = input.clone();
+            }
+        }
         match result {
             Ok(Outcome::Accepted) => accepted += 1,
             Ok(Outcome::Rejected) => {}
@@ -129,6 +139,9 @@ pub fn run(
                 std::panic::resume_unwind(panic);
             }
         }
+    }
+    if let Some(path) = &last_input {
+        std::fs::write(path.with_extension("slowest"), &slowest_input).unwrap();
     }
     println!(
         "fuzz {target}: {total} executions ({} seeds), {accepted} accepted, {:.1} s, slowest {:.1} ms ({} bytes)",
