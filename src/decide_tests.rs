@@ -1,70 +1,9 @@
 use super::*;
+use crate::test_host::FakeHost;
 use serde_json::json;
 
 const HEX_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 const HEX_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
-
-/// Answers tag -> digest from a table and counts the calls.
-#[derive(Default)]
-struct MockHost {
-    digests: HashMap<String, String>,
-    calls: Vec<String>,
-}
-
-impl MockHost {
-    fn with(entries: &[(&str, &str)]) -> Self {
-        MockHost {
-            digests: entries
-                .iter()
-                .map(|(k, v)| (k.to_string(), format!("sha256:{v}")))
-                .collect(),
-            calls: Vec::new(),
-        }
-    }
-}
-
-impl Host for MockHost {
-    fn manifest_digest(&mut self, image: &str) -> Result<String, String> {
-        self.calls.push(image.to_string());
-        self.digests
-            .get(image)
-            .cloned()
-            .ok_or_else(|| format!("Callback evaluation failure: manifest unknown: {image}"))
-    }
-
-    fn oci_manifest(&mut self, image: &str) -> Result<Vec<u8>, String> {
-        self.calls.push(format!("manifest {image}"));
-        Err(format!(
-            "Callback evaluation failure: manifest unknown: {image}"
-        ))
-    }
-
-    fn verify(&mut self, request: &crate::verify::host::VerifyRequest) -> Result<String, String> {
-        self.calls.push(format!(
-            "verify {}",
-            serde_json::to_string(request).unwrap()
-        ));
-        Err("Callback evaluation failure: no signatures found for image: x ".to_string())
-    }
-
-    fn verify_attestations(
-        &mut self,
-        _: &str,
-        _: &str,
-        _: &crate::verify::host::VerifyRequest,
-    ) -> Result<Vec<serde_json::Value>, String> {
-        Err("not expected".to_string())
-    }
-
-    fn certificate_trusted(
-        &mut self,
-        _: &str,
-        _: &[String],
-        _: Option<String>,
-    ) -> Result<Result<(), String>, String> {
-        Err("not expected".to_string())
-    }
-}
 
 fn settings(value: serde_json::Value) -> Settings {
     Settings::compile(value.to_string().as_bytes()).unwrap()
@@ -102,8 +41,8 @@ fn request(kind: &str, object: serde_json::Value) -> AdmissionRequest {
 
 const NETSHOOT: &str = "127.0.0.1:5000/knabben/netshoot";
 
-fn netshoot_host() -> MockHost {
-    MockHost::with(&[
+fn netshoot_host() -> FakeHost {
+    FakeHost::registry(&[
         ("127.0.0.1:5000/knabben/netshoot:latest", HEX_A),
         ("127.0.0.1:5000/nicolaka/netshoot:latest", HEX_B),
     ])
@@ -123,7 +62,7 @@ fn static_pass_admits_and_pins_with_the_tag_kept() {
             .unwrap(),
         &json!(format!("{NETSHOOT}:latest@sha256:{HEX_A}"))
     );
-    assert_eq!(host.calls, vec![format!("{NETSHOOT}:latest")]);
+    assert_eq!(host.calls, vec![format!("digest {NETSHOOT}:latest")]);
 }
 
 #[test]
@@ -391,7 +330,7 @@ fn every_kind_reports_its_field_path(
     let d = decide(
         &s,
         &request(kind, object),
-        &mut MockHost::with(&[("index.docker.io/x/y:latest", HEX_A)]),
+        &mut FakeHost::registry(&[("index.docker.io/x/y:latest", HEX_A)]),
     );
     assert_eq!(
         d.message.unwrap(),
@@ -408,7 +347,7 @@ fn a_kind_without_pod_template_is_not_checked() {
             "ConfigMap",
             json!({"kind": "ConfigMap", "data": {"image": "x"}}),
         ),
-        &mut MockHost::default(),
+        &mut FakeHost::registry(&[]),
     );
     assert!(d.allowed);
 }
@@ -423,7 +362,7 @@ fn a_kind_without_pod_template_is_not_checked() {
 #[case::unparsable(json!({"spec": {"containers": [{"image": "in@valid"}]}}), "validation failed: could not parse reference: in@valid: spec.containers[0].image")]
 fn malformed_pods_are_rejected_clearly(#[case] object: serde_json::Value, #[case] message: &str) {
     let s = settings(json!({"noMatchPolicy": "allow"}));
-    let d = decide(&s, &request("Pod", object), &mut MockHost::default());
+    let d = decide(&s, &request("Pod", object), &mut FakeHost::registry(&[]));
     assert!(!d.allowed);
     assert_eq!(d.message.unwrap(), message);
 }
@@ -434,7 +373,7 @@ fn deployment_without_template_is_rejected() {
     let d = decide(
         &s,
         &request("Deployment", json!({"spec": {"replicas": 1}})),
-        &mut MockHost::default(),
+        &mut FakeHost::registry(&[]),
     );
     assert_eq!(
         d.message.unwrap(),
@@ -462,11 +401,11 @@ fn skips_delete_and_objects_being_deleted() {
         json!({"operation": "DELETE", "kind": {"kind": "Pod"}, "oldObject": pod(&["x/y"])}),
     )
     .unwrap();
-    assert!(decide(&s, &del, &mut MockHost::default()).allowed);
+    assert!(decide(&s, &del, &mut FakeHost::registry(&[])).allowed);
     let mut dying = pod(&["x/y"]);
     dying["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
     let req = update("Pod", dying.clone(), dying);
-    assert!(decide(&s, &req, &mut MockHost::default()).allowed);
+    assert!(decide(&s, &req, &mut FakeHost::registry(&[])).allowed);
 }
 
 #[test]
@@ -476,14 +415,18 @@ fn a_dying_object_cannot_change_its_images() {
     dying["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
     let mut changed = dying.clone();
     changed["spec"]["containers"][0]["image"] = json!("x/z");
-    let d = decide(&s, &update("Pod", dying, changed), &mut MockHost::default());
+    let d = decide(
+        &s,
+        &update("Pod", dying, changed),
+        &mut FakeHost::registry(&[]),
+    );
     assert!(!d.allowed);
 }
 
 #[test]
 fn scale_down_is_skipped_only_when_images_are_unchanged() {
     let s = settings(json!({}));
-    let mut host = MockHost::default();
+    let mut host = FakeHost::registry(&[]);
     let d = decide(
         &s,
         &update("Deployment", deployment(3, "x/y"), deployment(1, "x/y")),

@@ -150,4 +150,6 @@ fn log_warnings(warnings: &[String]) {
 }
 
 #[cfg(test)]
-mod robustness_tests;
+mod fuzz;
+#[cfg(test)]
+mod test_host;

@@ -1,60 +1,12 @@
 use super::*;
 use crate::cip::compile::Matcher;
-use crate::verify::host::VerifyRequest;
-use std::collections::VecDeque;
+use crate::test_host::FakeHost;
 
 const DIGEST: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 const IMAGE: Image<'static> = Image {
     repo: "ghcr.io/acme/app",
     digest: DIGEST,
 };
-
-/// Scripted host: answers in order, records every request.
-#[derive(Default)]
-struct Scripted {
-    verify: VecDeque<Result<String, String>>,
-    manifests: VecDeque<Result<Vec<u8>, String>>,
-    attestations: VecDeque<Result<Vec<serde_json::Value>, String>>,
-    requests: Vec<String>,
-}
-
-impl Host for Scripted {
-    fn manifest_digest(&mut self, _: &str) -> Result<String, String> {
-        Err("unexpected".into())
-    }
-    fn oci_manifest(&mut self, image: &str) -> Result<Vec<u8>, String> {
-        self.requests.push(format!("manifest {image}"));
-        self.manifests
-            .pop_front()
-            .unwrap_or(Err("unexpected".into()))
-    }
-    fn verify(&mut self, request: &VerifyRequest) -> Result<String, String> {
-        self.requests.push(serde_json::to_string(request).unwrap());
-        self.verify.pop_front().unwrap_or(Err("unexpected".into()))
-    }
-    fn verify_attestations(
-        &mut self,
-        image: &str,
-        predicate_type: &str,
-        verifier: &VerifyRequest,
-    ) -> Result<Vec<serde_json::Value>, String> {
-        self.requests.push(format!(
-            "attestations {image} {predicate_type} {}",
-            serde_json::to_string(verifier).unwrap()
-        ));
-        self.attestations
-            .pop_front()
-            .unwrap_or(Err("unexpected".into()))
-    }
-    fn certificate_trusted(
-        &mut self,
-        _: &str,
-        _: &[String],
-        _: Option<String>,
-    ) -> Result<Result<(), String>, String> {
-        Err("unexpected".into())
-    }
-}
 
 fn key_authority(keys: &[&str]) -> CompiledAuthority {
     CompiledAuthority {
@@ -86,30 +38,30 @@ fn keyless_authority(ids: &[(&str, &str)]) -> CompiledAuthority {
 
 #[test]
 fn key_passes_when_the_host_verifies_the_admitted_digest() {
-    let mut host = Scripted::default();
+    let mut host = FakeHost::default();
     host.verify.push_back(Ok(DIGEST.into()));
     assert_eq!(
         evaluate(&key_authority(&["K"]), IMAGE, &mut host),
         Ok(AuthorityMatch::Signatures)
     );
     assert_eq!(
-        host.requests,
-        vec![format!("{{\"type\":\"SigstorePubKeyVerify\",\"image\":\"ghcr.io/acme/app@{DIGEST}\",\"pub_keys\":[\"K\"],\"annotations\":null}}")]
+        host.calls,
+        vec![format!("verify {{\"type\":\"SigstorePubKeyVerify\",\"image\":\"ghcr.io/acme/app@{DIGEST}\",\"pub_keys\":[\"K\"],\"annotations\":null}}")]
     );
 }
 
 #[test]
 fn key_any_of_several_keys() {
-    let mut host = Scripted::default();
+    let mut host = FakeHost::default();
     host.verify.push_back(Err("bad key".into()));
     host.verify.push_back(Ok(DIGEST.into()));
     assert!(evaluate(&key_authority(&["K1", "K2"]), IMAGE, &mut host).is_ok());
-    assert_eq!(host.requests.len(), 2);
+    assert_eq!(host.calls.len(), 2);
 }
 
 #[test]
 fn key_unsigned_message() {
-    let mut host = Scripted::default();
+    let mut host = FakeHost::default();
     host.verify.push_back(Err(
         "Callback evaluation failure: no signatures found for image: x ".into(),
     ));
@@ -121,7 +73,7 @@ fn key_unsigned_message() {
 
 #[test]
 fn key_wrong_key_message_carries_the_host_reason() {
-    let mut host = Scripted::default();
+    let mut host = FakeHost::default();
     host.verify.push_back(Err(
         "Callback evaluation failure: no signature verifies with the given public key".into(),
     ));
@@ -133,7 +85,7 @@ fn key_wrong_key_message_carries_the_host_reason() {
 
 #[test]
 fn a_different_verified_digest_is_a_failure() {
-    let mut host = Scripted::default();
+    let mut host = FakeHost::default();
     host.verify
         .push_back(Ok(format!("sha256:{}", "b".repeat(64))));
     let err = evaluate(&key_authority(&["K"]), IMAGE, &mut host).unwrap_err();
@@ -142,20 +94,18 @@ fn a_different_verified_digest_is_a_failure() {
 
 #[test]
 fn keyless_exact_one_call_per_identity_any_passes() {
-    let mut host = Scripted::default();
+    let mut host = FakeHost::default();
     host.verify.push_back(Err("no".into()));
     host.verify.push_back(Ok(DIGEST.into()));
     let a = keyless_authority(&[("https://i1", "a@x"), ("https://i2", "b@x")]);
     assert!(evaluate(&a, IMAGE, &mut host).is_ok());
-    assert_eq!(host.requests.len(), 2);
-    assert!(
-        host.requests[1].contains("\"keyless\":[{\"issuer\":\"https://i2\",\"subject\":\"b@x\"}]")
-    );
+    assert_eq!(host.calls.len(), 2);
+    assert!(host.calls[1].contains("\"keyless\":[{\"issuer\":\"https://i2\",\"subject\":\"b@x\"}]"));
 }
 
 #[test]
 fn keyless_unsigned_reads_the_sig_tag_and_says_no_signatures_found() {
-    let mut host = Scripted::default();
+    let mut host = FakeHost::default();
     host.verify.push_back(Err(
         "Callback evaluation failure: no signatures found for image: x ".into(),
     ));
@@ -166,14 +116,14 @@ fn keyless_unsigned_reads_the_sig_tag_and_says_no_signatures_found() {
         Err(format!("signature keyless validation failed for authority authority-0 for ghcr.io/acme/app@{DIGEST}: no signatures found"))
     );
     assert_eq!(
-        host.requests[1],
+        host.calls[1],
         format!("manifest ghcr.io/acme/app:{}.sig", DIGEST.replace(':', "-"))
     );
 }
 
 #[test]
 fn keyless_registry_failure_while_explaining_fails_closed_with_the_reason() {
-    let mut host = Scripted::default();
+    let mut host = FakeHost::default();
     host.verify.push_back(Err("boom".into()));
     host.manifests.push_back(Err("connection refused".into()));
     let err = evaluate(&keyless_authority(&[("https://i", "s")]), IMAGE, &mut host).unwrap_err();
@@ -182,7 +132,7 @@ fn keyless_registry_failure_while_explaining_fails_closed_with_the_reason() {
 
 #[test]
 fn hostile_signature_manifest_is_an_error_not_a_panic() {
-    let mut host = Scripted::default();
+    let mut host = FakeHost::default();
     host.verify.push_back(Err("boom".into()));
     host.manifests.push_back(Ok(b"{\"layers\": 5}".to_vec()));
     let err = evaluate(&keyless_authority(&[("https://i", "s")]), IMAGE, &mut host).unwrap_err();
@@ -217,7 +167,7 @@ const BOM: &str = "https://cyclonedx.org/bom";
 
 #[test]
 fn attestation_seed_cue_denies_syft_with_the_seed_message() {
-    let mut host = Scripted::default();
+    let mut host = FakeHost::default();
     host.attestations.push_back(Ok(vec![statement(
         BOM,
         serde_json::json!({"specVersion": "1.4", "metadata": {"tools": [{"name": "syft"}]}}),
@@ -227,14 +177,14 @@ fn attestation_seed_cue_denies_syft_with_the_seed_message() {
         evaluate(&a, IMAGE, &mut host),
         Err("failed evaluating cue policy for must-have-cyclonedx: failed to evaluate the policy with error: predicate.metadata.tools.0.name: conflicting values \"syft\" and \"trivy\"".into())
     );
-    assert!(host.requests[0].starts_with(&format!(
+    assert!(host.calls[0].starts_with(&format!(
         "attestations ghcr.io/acme/app@{DIGEST} {BOM} {{\"type\":\"SigstorePubKeyVerify\""
     )));
 }
 
 #[test]
 fn attestation_seed_cue_admits_trivy_and_short_names_map_to_uris() {
-    let mut host = Scripted::default();
+    let mut host = FakeHost::default();
     host.attestations.push_back(Ok(vec![
         statement(
             BOM,
@@ -254,7 +204,7 @@ fn attestation_seed_cue_admits_trivy_and_short_names_map_to_uris() {
 
 #[test]
 fn attestation_of_another_type_never_satisfies() {
-    let mut host = Scripted::default();
+    let mut host = FakeHost::default();
     // A host that wrongly returns a statement of another type is not believed.
     host.attestations.push_back(Ok(vec![statement(
         "https://spdx.dev/Document",
@@ -266,7 +216,7 @@ fn attestation_of_another_type_never_satisfies() {
 
 #[test]
 fn attestation_wrong_type_lists_what_was_checked() {
-    let mut host = Scripted::default();
+    let mut host = FakeHost::default();
     host.attestations.push_back(Err("Callback evaluation failure: no attestation of predicate type https://cyclonedx.org/bom; verified predicate types: [\"https://spdx.dev/Document\",\"https://slsa.dev/provenance/v1\"]".into()));
     let a = attesting(&["K"], &[("sbom", "cyclonedx", None)]);
     assert_eq!(
@@ -277,7 +227,7 @@ fn attestation_wrong_type_lists_what_was_checked() {
 
 #[test]
 fn attestation_missing_and_unverified() {
-    let mut host = Scripted::default();
+    let mut host = FakeHost::default();
     host.attestations.push_back(Err(
         "Callback evaluation failure: no attestations found for image: x".into(),
     ));
@@ -295,7 +245,7 @@ fn attestation_missing_and_unverified() {
 
 #[test]
 fn attestation_capability_missing_fails_closed_naming_it() {
-    let mut host = Scripted::default();
+    let mut host = FakeHost::default();
     host.attestations.push_back(Err(
         "Callback evaluation failure: unknown operation: v2/verify_attestations".into(),
     ));
@@ -317,14 +267,14 @@ fn every_listed_attestation_must_be_satisfied() {
             ("prov", "https://slsa.dev/provenance/v1", None),
         ],
     );
-    let mut host = Scripted::default();
+    let mut host = FakeHost::default();
     host.attestations
         .push_back(Ok(vec![statement(BOM, serde_json::json!({}))]));
     host.attestations.push_back(Err("Callback evaluation failure: no attestation of predicate type https://slsa.dev/provenance/v1; verified predicate types: [\"https://cyclonedx.org/bom\"]".into()));
     assert!(evaluate(&a, IMAGE, &mut host)
         .unwrap_err()
         .starts_with("no matching attestations with type https://slsa.dev/provenance/v1"));
-    let mut host = Scripted::default();
+    let mut host = FakeHost::default();
     host.attestations
         .push_back(Ok(vec![statement(BOM, serde_json::json!({}))]));
     host.attestations.push_back(Ok(vec![statement(
