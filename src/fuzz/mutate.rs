@@ -111,11 +111,6 @@ impl<'a> Mutator<'a> {
         }
     }
 
-    /// Caps the repetitions inserted in one step, for a target with a known, unfixed overflow.
-    pub fn max_repeat(self, max_repeat: usize) -> Self {
-        Mutator { max_repeat, ..self }
-    }
-
     /// One to four mutations of `input`.
     pub fn mutate(&self, rng: &mut Rng, input: &[u8]) -> Vec<u8> {
         let mut out = input.to_vec();
