@@ -4,6 +4,9 @@
 //! `index.docker.io/library/*` and `index.docker.io/*/*`. Only `[a-zA-Z0-9-_:/*.@]` may appear.
 //! Matching simulates the pattern as a set of positions, so it never recurses or backtracks.
 
+/// Longest glob accepted: four times the longest image name the reference grammar allows.
+pub const MAX_GLOB_BYTES: usize = 2048;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Token {
     Literal(u8),
@@ -24,6 +27,12 @@ impl Glob {
     /// Compiles a glob; the error is the details line policy-controller prints under
     /// `invalid value: <glob>: spec.images[k].glob`.
     pub fn compile(glob: &str) -> Result<Self, String> {
+        // Matching costs glob length x name length; no image name is anywhere near this long.
+        if glob.len() > MAX_GLOB_BYTES {
+            return Err(format!(
+                "glob is invalid: longer than {MAX_GLOB_BYTES} characters"
+            ));
+        }
         if has_filepath_syntax_error(glob) {
             return Err("glob is invalid: syntax error in pattern".to_string());
         }
@@ -265,6 +274,17 @@ mod tests {
     #[case::trailing_backslash("ghcr.io\\", "glob is invalid: syntax error in pattern")]
     fn invalid(#[case] glob: &str, #[case] message: &str) {
         assert_eq!(Glob::compile(glob), Err(message.to_string()));
+    }
+
+    #[test]
+    fn long_globs_are_refused() {
+        let at_limit = format!("ghcr.io/{}", "a*".repeat((MAX_GLOB_BYTES - 8) / 2));
+        assert_eq!(at_limit.len(), MAX_GLOB_BYTES);
+        assert!(Glob::compile(&at_limit).is_ok());
+        assert_eq!(
+            Glob::compile(&format!("{at_limit}b")),
+            Err("glob is invalid: longer than 2048 characters".to_string())
+        );
     }
 
     /// A glob called digest-independent gives the same verdict for every digest; the others are
