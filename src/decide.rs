@@ -3,11 +3,11 @@
 //! policies must pass, any one authority of a policy suffices, `warn` mode only warns) and
 //! rendered in its words. The checked digest is the one pinned.
 
-use crate::admission::reference::Reference;
 use crate::admission::request::AdmissionRequest;
 use crate::admission::workload::{self, ImageSite};
 use crate::cip::compile::{CompiledPolicy, Mode};
 use crate::field_error::{FieldErrors, Level};
+use crate::image::reference::Reference;
 use crate::settings::{NoMatchPolicy, Settings};
 use crate::verify::authority;
 use crate::verify::host::{Host, VerifyRequest};

@@ -22,6 +22,7 @@ pub mod cip;
 pub mod cue;
 pub mod decide;
 pub mod field_error;
+pub mod image;
 pub mod policy_eval;
 pub mod rego;
 pub mod settings;

@@ -1,6 +1,4 @@
-//! What is admitted: the request, the images in its object, their references and globs.
+//! What is admitted: the request and the images in its object.
 
-pub mod glob;
-pub mod reference;
 pub mod request;
 pub mod workload;

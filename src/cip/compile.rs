@@ -3,7 +3,7 @@
 
 use super::keys::{self, HashAlgorithm};
 use super::spec::{self, text, Spec};
-use crate::admission::glob::Glob;
+use crate::image::glob::Glob;
 use regex::Regex;
 use std::collections::BTreeMap;
 

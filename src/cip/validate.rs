@@ -43,7 +43,7 @@ pub fn validate_spec(spec: &Spec, opts: &Options) -> FieldErrors {
         match image.glob.as_deref() {
             None | Some("") => errs.missing(&[&path]),
             Some(glob) => {
-                if let Err(details) = crate::admission::glob::Glob::compile(glob) {
+                if let Err(details) = crate::image::glob::Glob::compile(glob) {
                     errs.invalid(glob, &path, details);
                 }
             }
@@ -407,7 +407,7 @@ fn validate_source(source: &Source, path: &str, errs: &mut FieldErrors) {
 }
 
 fn validate_oci(oci: &str) -> Result<(), String> {
-    use crate::admission::reference::Repository;
+    use crate::image::reference::Repository;
     let first = oci.split('/').next().unwrap_or_default();
     if !oci.contains('/') || !(first.contains('.') || first.contains(':')) {
         if oci.contains('/') {

@@ -3,8 +3,8 @@
 //! `references` (image references and the globs matched against them).
 
 use super::{bytes, corpus, json_or_bytes, run, Outcome, DEFAULT_ITERATIONS};
-use crate::admission::{glob::Glob, reference::Reference};
 use crate::cip::keys;
+use crate::image::{glob::Glob, reference::Reference};
 use crate::verify::{certificate, signatures};
 use base64::Engine as _;
 
