@@ -226,6 +226,12 @@ impl Evaluator {
     }
 
     /// Calls `protocol_version`; kwctl expects the JSON string `"v1"`.
+    /// Forgets the warm instance: the next call starts from a new one, as every request does
+    /// in policy-server.
+    pub fn drop_instance(&self) {
+        self.policy.drop_instance();
+    }
+
     /// Calls a guest function with raw bytes (benchmarks, `evaluate`).
     pub fn call_guest(&self, operation: &str, payload: &[u8]) -> Result<Vec<u8>> {
         self.policy

@@ -77,6 +77,10 @@ struct BenchArgs {
     /// Measured requests.
     #[arg(long, default_value_t = 2000)]
     iterations: usize,
+    /// A new instance from the pre-instantiated module for every request, as policy-server
+    /// does (it rehydrates the policy per validation); the time then includes instantiation.
+    #[arg(long)]
+    fresh_instance: bool,
     /// The policy module.
     policy: PathBuf,
 }
@@ -403,6 +407,9 @@ fn bench(args: BenchArgs) -> Result<()> {
     let mut host = Vec::with_capacity(args.iterations);
     let before = evaluator.host_stats();
     for _ in 0..args.iterations {
+        if args.fresh_instance {
+            evaluator.drop_instance();
+        }
         let stats = evaluator.host_stats();
         let start = Instant::now();
         evaluator.call_guest("validate", &payload)?;
@@ -419,7 +426,15 @@ fn bench(args: BenchArgs) -> Result<()> {
         let i = ((v.len() as f64 - 1.0) * p).round() as usize;
         v.get(i).copied().unwrap_or_default()
     };
-    println!("requests:                {}", args.iterations);
+    println!(
+        "requests:                {}{}",
+        args.iterations,
+        if args.fresh_instance {
+            " (a fresh instance each, instantiation included)"
+        } else {
+            " (one warm instance)"
+        }
+    );
     println!(
         "verdict:                 allowed={}",
         first.get("accepted").cloned().unwrap_or_default()

@@ -142,6 +142,12 @@ impl Policy {
         })
     }
 
+    pub fn drop_instance(&self) {
+        if let Ok(mut slot) = self.host.lock() {
+            *slot = None;
+        }
+    }
+
     /// Calls a waPC export. After any failure the instance is dropped, and the next call
     /// starts from a fresh one.
     pub fn call(&self, operation: &str, payload: &[u8]) -> Result<Vec<u8>, GuestError> {
