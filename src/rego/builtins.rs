@@ -490,20 +490,29 @@ impl Write for Limited {
     }
 }
 
-/// Refuses, at settings time, a policy that calls a builtin no budget can bound.
+/// Refuses, at settings time, a policy that calls a builtin no budget can bound:
+/// `graph.reachable_paths` (exponentially many paths) and `print` (regorus formats its
+/// arguments in full whatever their size, and a webhook has nowhere to show the output).
 pub fn refuse_unbounded(tokens: &[super::source::Token<'_>]) -> Result<(), String> {
     use super::source::Kind;
-    let found = tokens.windows(3).any(|w| {
-        matches!(
-            w,
-            [a, b, c] if a.kind == Kind::Ident("graph")
-                && b.kind == Kind::Punct('.')
-                && c.kind == Kind::Ident("reachable_paths")
-        )
-    });
-    if found {
-        Err("graph.reachable_paths is not available: the number of paths can grow exponentially with the graph".to_string())
-    } else {
-        Ok(())
+    for (i, w) in tokens.windows(3).enumerate() {
+        let after_dot = i > 0 && tokens.get(i - 1).map(|t| t.kind) == Some(Kind::Punct('.'));
+        match w {
+            [a, b, c]
+                if a.kind == Kind::Ident("graph")
+                    && b.kind == Kind::Punct('.')
+                    && c.kind == Kind::Ident("reachable_paths")
+                    && !after_dot =>
+            {
+                return Err("graph.reachable_paths is not available: the number of paths can grow exponentially with the graph".to_string());
+            }
+            [a, b, _]
+                if a.kind == Kind::Ident("print") && b.kind == Kind::Punct('(') && !after_dot =>
+            {
+                return Err("print is not available: it formats values of any size and an admission webhook has nowhere to show its output; remove it".to_string());
+            }
+            _ => {}
+        }
     }
+    Ok(())
 }

@@ -464,6 +464,15 @@ isCompliant[response] {
     }
 
     #[test]
+    fn print_is_a_compile_error() {
+        assert_eq!(
+            compile("package sigstore\nisCompliant { print(input) }").err(),
+            Some("sigstore.rego: print is not available: it formats values of any size and an admission webhook has nowhere to show its output; remove it".to_string())
+        );
+        assert!(compile("package sigstore\nisCompliant { input.print(1) }").is_ok());
+    }
+
+    #[test]
     fn graph_reachable_paths_is_a_compile_error() {
         assert_eq!(
             compile("package sigstore\nisCompliant { graph.reachable_paths({}, []) }").err(),
@@ -584,6 +593,20 @@ isCompliant[response] {
     fn guarded_builtin_type_error_is_undefined() {
         let policy = "package sigstore\ndefault isCompliant = false\nisCompliant { concat(1, 2) }";
         assert_eq!(run(policy, &json!({})), Err(NOT.to_string()));
+    }
+
+    /// Squaring a big integer doubles its size and the time of the next squaring: the clock is
+    /// read often enough to stop the chain soon after the budget.
+    #[test]
+    fn big_integer_squaring_is_stopped_by_the_clock() {
+        let lines: String = (1..40)
+            .map(|i| format!("  x{i} := x{} * x{}\n", i - 1, i - 1))
+            .collect();
+        let policy = format!(
+            "package sigstore\nisCompliant {{\n  x0 := 12345678901234567890\n{lines}  x39 > 0\n}}"
+        );
+        let error = failure(&policy);
+        assert!(error.contains("time limit"), "{error}");
     }
 
     /// One program evaluates many documents: each evaluation starts from the prepared engine.
