@@ -17,16 +17,27 @@
 //! Differences from OPA: builtin errors are not strict (as OPA's default: the expression is
 //! undefined); regorus orders set elements by its own value order, so "the last false element" of
 //! a set of objects may differ from OPA's when several elements fail with different errors; a set
-//! element that is not an object fails (OPA's evaluation panics in cosign). Each evaluation has a
-//! wall-clock budget (`TIME_LIMIT`, regorus's cooperative execution timer); regorus has no step or
-//! memory budget without its mimalloc allocator, so the host's epoch timeout stays the last resort.
+//! element that is not an object fails (OPA's evaluation panics in cosign).
+//!
+//! A policy must never take the guest down: `limits.rs` lists the budgets. Before regorus sees
+//! the source, `source.rs` bounds its size and bracket nesting and `rules.rs` refuses recursion
+//! and long rule chains (regorus would overflow the stack on them); at evaluation, regorus's
+//! timer bounds the time between work units and `builtins.rs` bounds what one builtin call may
+//! build. regorus has no memory budget without its mimalloc allocator, so the host's limits stay
+//! the last resort for what these budgets do not cover (see `builtins.rs`).
 
+mod builtins;
+pub mod limits;
+mod rules;
+mod source;
+
+use limits::{CHECK_INTERVAL, MAX_BUILTIN_BYTES};
 use regorus::utils::limits::ExecutionTimerConfig;
 use regorus::Engine;
 use serde_json::Value;
 use std::fmt;
-use std::num::NonZeroU32;
-use std::time::Duration;
+
+pub use limits::TIME_LIMIT;
 
 /// The module name cosign gives the policy.
 pub const MODULE: &str = "sigstore.rego";
@@ -34,14 +45,6 @@ pub const MODULE: &str = "sigstore.rego";
 pub const QUERY: &str = "isCompliant = data.sigstore.isCompliant";
 const RULE: &str = "data.sigstore.isCompliant";
 const PACKAGE: &str = "data.sigstore";
-
-/// Wall-clock budget of one evaluation.
-pub const TIME_LIMIT: Duration = Duration::from_secs(1);
-/// Work units between two clock reads.
-const CHECK_INTERVAL: NonZeroU32 = match NonZeroU32::new(64) {
-    Some(n) => n,
-    None => NonZeroU32::MIN,
-};
 
 /// A compiled `package sigstore` module, ready to evaluate against many documents.
 #[derive(Debug, Clone)]
@@ -85,7 +88,11 @@ impl fmt::Display for Failure {
 /// Parses and prepares `policy`; `Err` is the error text (cosign's compile errors come from OPA,
 /// ours from regorus).
 pub fn compile(policy: &str) -> Result<Program, String> {
+    let tokens = source::scan(policy)?;
+    rules::check(&tokens).map_err(|e| format!("{MODULE}: {e}"))?;
+    builtins::refuse_unbounded(&tokens).map_err(|e| format!("{MODULE}: {e}"))?;
     let mut engine = Engine::new();
+    builtins::install(&mut engine)?;
     engine.set_rego_v0(true);
     engine.set_strict_builtin_errors(false);
     engine.set_execution_timer_config(ExecutionTimerConfig {
@@ -153,6 +160,12 @@ fn interpret(value: &regorus::Value) -> Result<(), Failure> {
     match value {
         regorus::Value::Bool(true) => Ok(()),
         regorus::Value::Set(_) | regorus::Value::Array(_) => {
+            // Elements may share subtrees: measure before building the document.
+            builtins::json_size(value, MAX_BUILTIN_BYTES).map_err(|e| {
+                Failure::NotCompliant(format!(
+                    "policy is not compliant for query '{QUERY}': isCompliant: {e}"
+                ))
+            })?;
             let json = serde_json::to_value(value).map_err(|e| {
                 Failure::NotCompliant(format!("policy is not compliant for query '{QUERY}': {e}"))
             })?;
@@ -419,6 +432,180 @@ isCompliant[response] {
             "{:?}",
             started.elapsed()
         );
+        assert!(error.contains("time limit"), "{error}");
+    }
+
+    /// Findings of the hostile-input probe: each ends as a compile error or a failed
+    /// evaluation with a message, never a trap.
+    #[test]
+    fn recursive_rule_is_a_compile_error() {
+        assert_eq!(
+            compile("package sigstore\ndefault isCompliant = false\nisCompliant { isCompliant }")
+                .err(),
+            Some("sigstore.rego: rego_recursion_error: rule data.sigstore.isCompliant is recursive: data.sigstore.isCompliant -> data.sigstore.isCompliant".to_string())
+        );
+    }
+
+    #[test]
+    fn deep_literal_is_a_compile_error() {
+        let policy = format!(
+            "package sigstore\nisCompliant {{ x := {}1{}; x }}",
+            "[".repeat(20_000),
+            "]".repeat(20_000)
+        );
+        assert_eq!(
+            compile(&policy).err(),
+            Some(format!(
+                "sigstore.rego:2:{}: brackets nested deeper than the budget of {} levels",
+                19 + limits::MAX_NESTING,
+                limits::MAX_NESTING
+            ))
+        );
+    }
+
+    #[test]
+    fn print_is_a_compile_error() {
+        assert_eq!(
+            compile("package sigstore\nisCompliant { print(input) }").err(),
+            Some("sigstore.rego: print is not available: it formats values of any size and an admission webhook has nowhere to show its output; remove it".to_string())
+        );
+        assert!(compile("package sigstore\nisCompliant { input.print(1) }").is_ok());
+    }
+
+    #[test]
+    fn graph_reachable_paths_is_a_compile_error() {
+        assert_eq!(
+            compile("package sigstore\nisCompliant { graph.reachable_paths({}, []) }").err(),
+            Some("sigstore.rego: graph.reachable_paths is not available: the number of paths can grow exponentially with the graph".to_string())
+        );
+    }
+
+    fn failure(policy: &str) -> String {
+        let started = std::time::Instant::now();
+        let error = run(policy, &statement("foobar e2e test"))
+            .err()
+            .unwrap_or_default();
+        // Generous: only guards against a hang.
+        assert!(
+            started.elapsed() < TIME_LIMIT * 10,
+            "{:?}",
+            started.elapsed()
+        );
+        error
+    }
+
+    const OVER_ELEMENTS: &str = "over the budget of 100000";
+    const OVER_BYTES: &str = "the result would be over the budget of 1048576 bytes";
+
+    #[rstest]
+    #[case::numbers_range(
+        "package sigstore\nisCompliant { count(numbers.range(1, 1e9)) > 0 }",
+        "sigstore.rego:2:34: numbers.range: the result would have 1000000000 elements, over the budget of 100000"
+    )]
+    #[case::numbers_range_step(
+        "package sigstore\nisCompliant { count(numbers.range_step(0, 1e12, 2)) > 0 }",
+        OVER_ELEMENTS
+    )]
+    #[case::strings_replace_n_doubling(
+        &format!("package sigstore\nisCompliant {{\n  x0 := \"aaaaaaaaaaaaaaaa\"\n{}  count(x40) > 0\n}}", (1..=40).map(|i| format!("  x{i} := strings.replace_n({{\"a\": \"aa\"}}, x{})\n", i - 1)).collect::<String>()),
+        OVER_BYTES
+    )]
+    #[case::replace_empty_pattern(
+        &format!("package sigstore\nisCompliant {{\n  x0 := \"abcdefgh\"\n{}  count(x40) > 0\n}}", (1..=40).map(|i| format!("  x{i} := replace(x{}, \"\", \"xy\")\n", i - 1)).collect::<String>()),
+        OVER_BYTES
+    )]
+    #[case::concat_doubling(
+        &format!("package sigstore\nisCompliant {{\n  x0 := \"abcdefgh\"\n{}  count(x40) > 0\n}}", (1..=40).map(|i| format!("  x{i} := concat(\"\", [x{0}, x{0}])\n", i - 1)).collect::<String>()),
+        OVER_BYTES
+    )]
+    #[case::array_concat_doubling(
+        &format!("package sigstore\nisCompliant {{\n  x0 := [1]\n{}  count(x40) > 0\n}}", (1..=40).map(|i| format!("  x{i} := array.concat(x{0}, x{0})\n", i - 1)).collect::<String>()),
+        OVER_ELEMENTS
+    )]
+    #[case::sprintf_doubling(
+        &format!("package sigstore\nisCompliant {{\n  x0 := \"abcdefgh\"\n{}  count(x40) > 0\n}}", (1..=40).map(|i| format!("  x{i} := sprintf(\"%s%s\", [x{0}, x{0}])\n", i - 1)).collect::<String>()),
+        OVER_BYTES
+    )]
+    #[case::sprintf_width(
+        "package sigstore\nisCompliant { count(sprintf(\"%999999999d\", [1])) > 0 }",
+        OVER_BYTES
+    )]
+    #[case::regex_replace_doubling(
+        &format!("package sigstore\nisCompliant {{\n  x0 := \"abcdefgh\"\n{}  count(x40) > 0\n}}", (1..=40).map(|i| format!("  x{i} := regex.replace(x{}, \"(.+)\", \"$1$1\")\n", i - 1)).collect::<String>()),
+        OVER_BYTES
+    )]
+    #[case::hex_encode_doubling(
+        &format!("package sigstore\nisCompliant {{\n  x0 := \"abcdefgh\"\n{}  count(x40) > 0\n}}", (1..=40).map(|i| format!("  x{i} := hex.encode(x{})\n", i - 1)).collect::<String>()),
+        OVER_BYTES
+    )]
+    #[case::json_marshal_shared_subtrees(
+        &format!("package sigstore\nisCompliant {{\n  x0 := \"abcdefgh\"\n{}  count(json.marshal(x40)) > 0\n}}", (1..=40).map(|i| format!("  x{i} := [x{0}, x{0}]\n", i - 1)).collect::<String>()),
+        OVER_BYTES
+    )]
+    #[case::walk_shared_subtrees(
+        &format!("package sigstore\nisCompliant {{\n  x0 := \"abcdefgh\"\n{}  count(walk(x40)) > 0\n}}", (1..=40).map(|i| format!("  x{i} := [x{0}, x{0}]\n", i - 1)).collect::<String>()),
+        OVER_ELEMENTS
+    )]
+    #[case::result_shared_subtrees(
+        &format!("package sigstore\nx0 := \"abcdefgh\"\n{}isCompliant := [x40]\n", (1..=40).map(|i| format!("x{i} := [x{0}, x{0}]\n", i - 1)).collect::<String>()),
+        "policy is not compliant for query 'isCompliant = data.sigstore.isCompliant': isCompliant: the result would be over the budget of 1048576 bytes"
+    )]
+    #[case::bits_lsh("package sigstore\nisCompliant { bits.lsh(1, 1e9) > 0 }", OVER_BYTES)]
+    #[case::cidr_expand(
+        "package sigstore\nisCompliant { count(net.cidr_expand(\"10.0.0.0/8\")) > 0 }",
+        "the result would have 16777216 elements, over the budget of 100000"
+    )]
+    fn hostile_builtins_fail_cleanly(#[case] policy: &str, #[case] contains: &str) {
+        let error = failure(policy);
+        assert!(error.contains(contains), "{error:?} lacks {contains:?}");
+    }
+
+    /// Within budget, the guarded builtins are regorus's own.
+    #[rstest]
+    #[case::numbers_range("numbers.range(1, 3) == [1, 2, 3]; numbers.range(3, 1) == [3, 2, 1]")]
+    #[case::numbers_range_step("numbers.range_step(0, 10, 5) == [0, 5, 10]")]
+    #[case::concat("concat(\", \", [\"a\", \"b\"]) == \"a, b\"; concat(\"-\", {\"x\"}) == \"x\"")]
+    #[case::array_concat("array.concat([1], [2, 3]) == [1, 2, 3]")]
+    #[case::replace("replace(\"aXbX\", \"X\", \"yy\") == \"ayybyy\"")]
+    #[case::strings_replace_n(
+        "strings.replace_n({\"a\": \"1\", \"b\": \"2\"}, \"abc\") == \"12c\""
+    )]
+    #[case::regex_replace(
+        "regex.replace(\"v1.2\", \"v([0-9])\", \"version $1\") == \"version 1.2\""
+    )]
+    #[case::sprintf("sprintf(\"%s-%d-%v\", [\"a\", 7, [1]]) == \"a-7-[1]\"")]
+    #[case::json_marshal("json.marshal({\"a\": [1]}) == \"{\\\"a\\\":[1]}\"")]
+    #[case::json_marshal_with_options(
+        "contains(json.marshal_with_options({\"a\": 1}, {\"indent\": \"  \"}), \"\\n  \\\"a\\\"\")"
+    )]
+    #[case::encodings("hex.encode(\"a\") == \"61\"; base64.encode(\"a\") == \"YQ==\"; base64url.encode_no_pad(\"a\") == \"YQ\"")]
+    #[case::walk_relation("count([p | walk({\"a\": [1, 2]}, [p, _])]) == 4")]
+    #[case::cidr_expand("count(net.cidr_expand(\"10.0.0.0/30\")) == 4")]
+    #[case::bits_lsh("bits.lsh(1, 70) == 1180591620717411303424")]
+    #[case::predicate("concat(\"\", [input.predicate.Data]) == \"foobar e2e test\"")]
+    fn guarded_builtins_within_budget(#[case] body: &str) {
+        let policy = format!("package sigstore\nisCompliant {{ {body} }}");
+        assert_eq!(run(&policy, &statement("foobar e2e test")), Ok(()));
+    }
+
+    /// A type error in a guarded builtin stays an undefined expression, as regorus's own.
+    #[test]
+    fn guarded_builtin_type_error_is_undefined() {
+        let policy = "package sigstore\ndefault isCompliant = false\nisCompliant { concat(1, 2) }";
+        assert_eq!(run(policy, &json!({})), Err(NOT.to_string()));
+    }
+
+    /// Squaring a big integer doubles its size and the time of the next squaring: the clock is
+    /// read often enough to stop the chain soon after the budget.
+    #[test]
+    fn big_integer_squaring_is_stopped_by_the_clock() {
+        let lines: String = (1..40)
+            .map(|i| format!("  x{i} := x{} * x{}\n", i - 1, i - 1))
+            .collect();
+        let policy = format!(
+            "package sigstore\nisCompliant {{\n  x0 := 12345678901234567890\n{lines}  x39 > 0\n}}"
+        );
+        let error = failure(&policy);
         assert!(error.contains("time limit"), "{error}");
     }
 
