@@ -2,7 +2,8 @@
 # make bench-kubewarden: this policy and Kubewarden's own verify-image-signatures side by side
 # under the real kwctl, on the same 3-container Pod of key-signed images in a local registry.
 # Prints each policy's kwctl bench median per round (A B A B ...), the medians' ratio ours/peer,
-# an A/A run (ours against ours) for the harness's noise, and the host calls per request.
+# an A/A run (ours against ours) for the harness's noise, and, from cip-host on recorded answers,
+# the host calls per request and each guest's own time.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -82,8 +83,14 @@ print(f"kwctl bench validate median: ours {mo:.1f} µs, verify-image-signatures 
 print(f"A/A noise (ours/ours within a round): {min(aa):.2f} .. {max(aa):.2f}")
 PY
 
-# Host calls per request, counted by cip-host on the live registry.
+# Host calls per request, and each guest's own time on the same recorded answers (replayed, so
+# the registry and the signature checks cost nothing), measured by cip-host.
 for pair in "$OURS:ours" "$PEER:peer"; do
-  "$CIP_HOST" bench --iterations 50 --sources-path "$WORK/sources.yml" --request-path "$WORK/request.json" \
-    --settings-path "$WORK/${pair##*:}.json" "${pair%:*}" 2>&1 | grep -i "host call" | sed "s/^/${pair##*:}: /"
+  name=${pair##*:}
+  "$CIP_HOST" run --sources-path "$WORK/sources.yml" --request-path "$WORK/request.json" \
+    --settings-path "$WORK/$name.json" --record-host-capabilities-interactions "$WORK/$name.session.yml" \
+    "${pair%:*}" >/dev/null 2>&1
+  "$CIP_HOST" bench --iterations 2000 --request-path "$WORK/request.json" --settings-path "$WORK/$name.json" \
+    --replay-host-capabilities-interactions "$WORK/$name.session.yml" "${pair%:*}" 2>&1 |
+    grep -E "guest time|host calls" | sed "s/^/$name: /"
 done
