@@ -217,7 +217,7 @@ fn regular_fields<'b, 'a>(
 ) -> impl Iterator<Item = &'b (String, FieldKind, FieldVal<'a>)> {
     s.fields
         .iter()
-        .filter(|(l, k, _)| *k == FieldKind::Regular && !l.starts_with('#') && !l.starts_with('_'))
+        .filter(|(l, k, _)| *k == FieldKind::Regular && !super::label::is_internal(l))
 }
 
 /// A list of the parts of `s` that `parts` yields, counted (a scan) and charged before anything

@@ -34,6 +34,7 @@ mod error;
 mod eval;
 mod expr;
 mod finish;
+mod label;
 mod lexer;
 mod parser;
 mod resolve;

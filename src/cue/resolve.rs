@@ -1,6 +1,7 @@
 //! Resolver: binds every identifier once, at compile time, to a field, let, comprehension
 //! variable, import or predeclared name (counted in scopes up), and checks imports.
 
+use super::label;
 use super::parser::{
     kind_of_ident, Clause, Comprehension, Decl, Expr, File, IPart, Label, ListElem, ListLit,
     RefKind, StructLit,
@@ -100,8 +101,8 @@ impl Resolver {
                     pos,
                 } => {
                     let label = match label {
-                        Label::Name(n) => Label::Name(n.clone()),
-                        Label::Quoted(n) => Label::Quoted(n.clone()),
+                        Label::Name(n) => Label::Name(label::ident(n)),
+                        Label::Quoted(n) => Label::Quoted(label::data(n).into_owned()),
                         Label::Dynamic(e) => Label::Dynamic(self.expr(e)?),
                         Label::Pattern(e) => Label::Pattern(self.expr(e)?),
                     };
@@ -212,8 +213,13 @@ impl Resolver {
                 Scope::Vars(v) => v.iter().any(|n| n == name).then_some(RefKind::Var),
             };
             if let Some(kind) = kind {
+                let name = if kind == RefKind::Field {
+                    label::ident(name)
+                } else {
+                    name.to_string()
+                };
                 return Ok(Expr::Ref {
-                    name: name.to_string(),
+                    name,
                     up,
                     kind,
                     pos,
@@ -287,7 +293,14 @@ impl Resolver {
                         ));
                     }
                 }
-                Expr::Sel(Box::new(base), n.clone(), *p)
+                let n = match base {
+                    Expr::Ref {
+                        kind: RefKind::Import(_),
+                        ..
+                    } => n.clone(),
+                    _ => label::ident(n),
+                };
+                Expr::Sel(Box::new(base), n, *p)
             }
             Expr::Index(b, i, p) => {
                 Expr::Index(Box::new(self.expr(b)?), Box::new(self.expr(i)?), *p)
