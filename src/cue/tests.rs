@@ -571,3 +571,15 @@ fn hostile_worst_case() {
         );
     }
 }
+
+/// Newer CUE (policy-controller's) fails struct.MinFields on a closed struct, which can never
+/// gain fields; v0.4 (the agreement harness) leaves it incomplete, so this is a unit test.
+#[test]
+fn struct_minfields_on_a_closed_struct_fails() {
+    let p = compile("import \"struct\"\n#D: {a?: int}\np: #D & struct.MinFields(1)").unwrap();
+    assert_eq!(
+        p.evaluate(&serde_json::json!({"p": {}})).unwrap_err(),
+        "p: invalid value {} (does not satisfy struct.MinFields(1)): len(fields) < MinFields(1) (0 < 1)"
+    );
+    assert_eq!(p.evaluate(&serde_json::json!({"p": {"a": 1}})), Ok(()));
+}

@@ -74,8 +74,6 @@ const notJudged = {
   req_present_ok: 'required fields (`a!: T`) arrived in CUE v0.6; v0.4 cannot parse them',
   req_present_bad: 'required fields (`a!: T`) arrived in CUE v0.6; v0.4 cannot parse them',
   compile_unknown_package: 'the wasm build of cue v0.4 does not report an import of a package that does not exist; we reject it at compile time (never a silent pass)',
-  struct_minfields_bad: 'CUE v0.4 leaves struct.MinFields on an open struct incomplete (passes); policy-controller relies on it failing (reference 5.3: struct.MinFields violations fail), which we follow',
-  real_presence_bad: 'CUE v0.4 leaves struct.MinFields on an open struct incomplete (passes); policy-controller relies on it failing (reference 5.3), which we follow',
 };
 
 const files = readdirSync(casesDir).filter((f) => f.endsWith('.json')).sort();
