@@ -10,6 +10,12 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 pub const PACKAGES: [&str; 6] = ["strings", "list", "struct", "time", "math", "regexp"];
+/// The first elements of CUE's standard library import paths (those we lack are refused as
+/// unsupported rather than unknown).
+const STD: [&str; 17] = [
+    "crypto", "encoding", "html", "list", "math", "net", "path", "regexp", "strconv", "strings",
+    "struct", "text", "time", "tool", "uuid", "pkg", "errors",
+];
 const PREDECLARED: [&str; 4] = ["len", "close", "and", "or"];
 
 enum Scope {
@@ -25,16 +31,22 @@ struct Resolver {
     imports: HashMap<String, String>,
     depth: usize,
     max_depth: usize,
+    /// Labels of the fields around the expression being resolved, for messages.
+    path: Vec<String>,
 }
 
 pub fn resolve(file: File, max_depth: usize) -> Result<Rc<StructLit>, String> {
     let mut imports = HashMap::new();
     for (name, path, pos) in &file.imports {
         if !PACKAGES.contains(&path.as_str()) {
-            return Err(format!(
-                "{}:{}: import failed: package \"{path}\" is not supported",
-                pos.line, pos.col
-            ));
+            let first = path.split('/').next().unwrap_or_default();
+            let msg = if STD.contains(&first) {
+                format!("import failed: package \"{path}\" is not supported")
+            } else {
+                // CUE's own text: a path without a domain names a builtin package.
+                format!("builtin package \"{path}\" undefined")
+            };
+            return Err(format!("{}:{}: {msg}", pos.line, pos.col));
         }
         imports.insert(name.clone(), path.clone());
     }
@@ -43,6 +55,7 @@ pub fn resolve(file: File, max_depth: usize) -> Result<Rc<StructLit>, String> {
         imports,
         depth: 0,
         max_depth,
+        path: Vec::new(),
     };
     // CUE v0.4 accepts unused imports in `cue eval`; so do we.
     r.strukt(&file.body)
@@ -106,10 +119,21 @@ impl Resolver {
                         Label::Dynamic(e) => Label::Dynamic(self.expr(e)?),
                         Label::Pattern(e) => Label::Pattern(self.expr(e)?),
                     };
+                    // As CUE names the field in messages (a pattern constraint as `[]`).
+                    let shown = match &label {
+                        Label::Name(n) | Label::Quoted(n) => Some(label::display(n)),
+                        Label::Pattern(_) => Some("[]".to_string()),
+                        Label::Dynamic(_) => None,
+                    };
+                    let pushed = shown.map(|l| self.path.push(l)).is_some();
+                    let value = self.expr(value);
+                    if pushed {
+                        self.path.pop();
+                    }
                     Decl::Field {
                         label,
                         kind: *kind,
-                        value: self.expr(value)?,
+                        value: value?,
                         pos: *pos,
                     }
                 }
@@ -245,8 +269,13 @@ impl Resolver {
                 pos,
             });
         }
+        let at = if self.path.is_empty() {
+            String::new()
+        } else {
+            format!("{}: ", self.path.join("."))
+        };
         Err(format!(
-            "{}:{}: reference \"{name}\" not found",
+            "{}:{}: {at}reference \"{name}\" not found",
             pos.line, pos.col
         ))
     }

@@ -154,11 +154,15 @@ fn compile_errors_name_line_and_column() {
     );
     assert_eq!(
         compile("a: b").unwrap_err(),
-        "1:4: reference \"b\" not found"
+        "1:4: a: reference \"b\" not found"
     );
     assert_eq!(
         compile("import \"nosuch\"\na: 1").unwrap_err(),
-        "1:8: import failed: package \"nosuch\" is not supported"
+        "1:8: builtin package \"nosuch\" undefined"
+    );
+    assert_eq!(
+        compile("import \"encoding/json\"\na: 1").unwrap_err(),
+        "1:8: import failed: package \"encoding/json\" is not supported"
     );
 }
 
