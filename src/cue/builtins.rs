@@ -217,7 +217,7 @@ fn regular_fields<'b, 'a>(
 ) -> impl Iterator<Item = &'b (String, FieldKind, FieldVal<'a>)> {
     s.fields
         .iter()
-        .filter(|(l, k, _)| *k == FieldKind::Regular && !l.starts_with('#') && !l.starts_with('_'))
+        .filter(|(l, k, _)| *k == FieldKind::Regular && !super::label::is_internal(l))
 }
 
 /// A list of the parts of `s` that `parts` yields, counted (a scan) and charged before anything
@@ -491,9 +491,20 @@ fn apply<'a>(name: &str, a: &[Val<'a>], m: &Meter) -> Val<'a> {
         ("list.Sum" | "list.Max" | "list.Min" | "list.Avg", Some(Val::List(l))) => {
             Some(list_num(name, &l.elems))
         }
-        ("struct.MinFields", Some(Val::Struct(s))) => {
-            int_arg(a.get(1)).map(|n| Val::Bool(regular_fields(s).count() as i128 >= n))
-        }
+        ("struct.MinFields", Some(Val::Struct(s))) => int_arg(a.get(1)).map(|n| {
+            let count = regular_fields(s).count() as i128;
+            if count >= n {
+                return Val::Bool(true);
+            }
+            let msg = format!("len(fields) < MinFields({n}) ({count} < {n})");
+            // More data could still add fields to an open struct: incomplete, not failed
+            // (CUE's `cue eval` and non-concrete `Validate()` pass it). A closed one cannot grow.
+            if s.closed.iter().any(|c| !c.open) {
+                Val::error(msg)
+            } else {
+                Val::incomplete(msg)
+            }
+        }),
         ("struct.MaxFields", Some(Val::Struct(s))) => {
             int_arg(a.get(1)).map(|n| Val::Bool(regular_fields(s).count() as i128 <= n))
         }

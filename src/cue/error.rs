@@ -1,8 +1,6 @@
 //! Errors as CUE renders them: `<path>: <message>`, paths like `a.b.0.c`, and
 //! `<first> (and N more errors)` when validation finds several.
 
-use super::resolve::is_ident;
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Pos {
     pub line: u32,
@@ -50,7 +48,7 @@ impl CueError {
 /// (List indices are pushed as plain numbers by the caller.)
 pub fn render_path(path: &[String]) -> String {
     path.iter()
-        .map(|l| if is_ident(l) { l.clone() } else { quote(l) })
+        .map(|l| super::label::display(l))
         .collect::<Vec<_>>()
         .join(".")
 }

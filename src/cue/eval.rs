@@ -5,6 +5,7 @@
 
 use super::budget::Meter;
 use super::error::{Code, CueError};
+use super::label;
 use super::parser::{
     Comprehension, Decl, Expr, FieldKind, Label, ListElem, ListLit, Op, RefKind, StructLit,
 };
@@ -337,7 +338,7 @@ impl<'a> Evaluator<'a> {
         if r == v || !inc.insert(r) || self.is_ancestor(r, v) {
             return;
         }
-        let is_def = self.v(r).is_some_and(|x| x.label.starts_with('#'));
+        let is_def = self.v(r).is_some_and(|x| label::is_def(&x.label));
         let conjs = self.v(r).map(|x| x.conjs.clone()).unwrap_or_default();
         // In place of the reference, keeping conjunct order (it decides operand order in messages).
         for c in conjs.into_iter().rev() {
@@ -419,7 +420,7 @@ impl<'a> Evaluator<'a> {
                         return;
                     }
                     let c = Conj::Val(json_val(j, &self.meter));
-                    self.add_field(v, l, FieldKind::Regular, c);
+                    self.add_field(v, &label::data(l), FieldKind::Regular, c);
                 }
             }
             Val::Json(serde_json::Value::Array(a)) => {
@@ -515,7 +516,7 @@ impl<'a> Evaluator<'a> {
                     let c = Conj::Expr {
                         e: value,
                         env: env.clone(),
-                        def: def || n.starts_with('#'),
+                        def: def || label::is_def(n),
                         set: None,
                     };
                     self.add_field(v, n, *kind, c);
@@ -592,8 +593,9 @@ impl<'a> Evaluator<'a> {
                         def,
                         set: None,
                     };
-                    self.add_field(v, &s, kind, c);
-                    self.allow(v, my_set, Some(&s), None);
+                    let l = label::data(&s);
+                    self.add_field(v, &l, kind, c);
+                    self.allow(v, my_set, Some(&l), None);
                 }
                 Val::Bottom(e) if e.code == Code::Incomplete => {}
                 Val::Bottom(e) => self.push_value(v, Conj::Val(Val::Bottom(e))),
@@ -692,10 +694,7 @@ impl<'a> Evaluator<'a> {
             let label = self.v(a).map(|x| x.label.clone()).unwrap_or_default();
             let mut add = Vec::new();
             for (pl, pv) in patterns.iter().skip(done) {
-                if !label.starts_with('#')
-                    && !label.starts_with('_')
-                    && self.label_matches(&label, pl)
-                {
+                if self.label_matches(&label, pl) {
                     add.push(pv.clone());
                 }
             }
@@ -720,9 +719,13 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    /// Whether a pattern constraint applies to the field: never to hidden fields and definitions.
     pub(super) fn label_matches(&mut self, label: &str, pat: &Conj<'a>) -> bool {
+        let Some(key) = label::data_key(label) else {
+            return false;
+        };
         let pv = self.conj_value(pat);
-        !matches!(unify(pv, Val::str(label), &self.meter), Val::Bottom(_))
+        !matches!(unify(pv, Val::str(key), &self.meter), Val::Bottom(_))
     }
 
     pub(super) fn conj_value(&mut self, c: &Conj<'a>) -> Val<'a> {

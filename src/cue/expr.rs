@@ -3,6 +3,7 @@
 use super::builtins;
 use super::error::{Code, CueError};
 use super::eval::{var_binding, Binding, Conj, Env, Evaluator, Frame, VId};
+use super::label;
 use super::parser::{Clause, Expr, FieldKind, IPart, Op, RefKind};
 use super::value::{force, json_val, resolve_default, show, FieldVal, Val};
 use std::rc::Rc;
@@ -79,12 +80,10 @@ impl<'a> Evaluator<'a> {
                     Val::Struct(s) => s
                         .fields
                         .iter()
-                        .filter(|(l, k, _)| {
-                            *k == FieldKind::Regular && !l.starts_with('#') && !l.starts_with('_')
-                        })
-                        .filter_map(|(l, _, f)| match f {
-                            FieldVal::Done(x) => Some((Val::str(l), x.clone())),
-                            FieldVal::Lazy(_) => None,
+                        .filter(|(l, k, _)| *k == FieldKind::Regular && !label::is_internal(l))
+                        .filter_map(|(l, _, f)| match (f, label::data_key(l)) {
+                            (FieldVal::Done(x), Some(key)) => Some((Val::str(key), x.clone())),
+                            _ => None,
                         })
                         .collect(),
                     Val::Bottom(e) if e.code == Code::Incomplete => return Ok(()),
@@ -157,7 +156,7 @@ impl<'a> Evaluator<'a> {
                 let b = self.ref_vertex(base, env)?;
                 let label = match resolve_default(self.eval_expr(idx, env)) {
                     Val::Int(i) => i.to_string(),
-                    Val::Str(s) => s.to_string(),
+                    Val::Str(s) => label::data(&s).into_owned(),
                     _ => return None,
                 };
                 self.arc_of(b, &label)
@@ -269,7 +268,9 @@ impl<'a> Evaluator<'a> {
             },
             Expr::Ref { name, .. } => match self.ref_vertex(e, env) {
                 Some(id) => self.eval_vertex(id),
-                None => Val::incomplete(format!("reference \"{name}\" not found")),
+                None => {
+                    Val::incomplete(format!("reference \"{}\" not found", label::display(name)))
+                }
             },
             Expr::Struct(_) | Expr::List(_) | Expr::Binary(Op::And | Op::Or, ..) => {
                 self.anon(e, env)
@@ -336,17 +337,19 @@ impl<'a> Evaluator<'a> {
         match b {
             Val::Package(p) => builtins::member(&p, name),
             // A document object: one field read without converting the rest.
-            Val::Json(serde_json::Value::Object(o)) => match o.get(name) {
-                Some(x) => json_val(x, &self.meter),
-                None => Val::incomplete(format!("undefined field: {name}")),
-            },
+            Val::Json(serde_json::Value::Object(o)) => {
+                match label::data_key(name).and_then(|k| o.get(k)) {
+                    Some(x) => json_val(x, &self.meter),
+                    None => Val::incomplete(format!("undefined field: {}", label::display(name))),
+                }
+            }
             j @ Val::Json(_) => {
                 let f = force(j, &self.meter);
                 self.select(f, name)
             }
             Val::Struct(s) => match s.fields.iter().find(|(l, _, _)| l == name) {
                 Some((_, FieldKind::Regular, FieldVal::Done(v))) => v.clone(),
-                _ => Val::incomplete(format!("undefined field: {name}")),
+                _ => Val::incomplete(format!("undefined field: {}", label::display(name))),
             },
             Val::Bottom(e) => Val::Bottom(e),
             v if !v.is_concrete() => Val::incomplete(format!("undefined field: {name}")),
@@ -377,7 +380,7 @@ impl<'a> Evaluator<'a> {
                     )),
                 }
             }
-            (s @ Val::Struct(_), Val::Str(k)) => self.select(s, &k),
+            (s @ Val::Struct(_), Val::Str(k)) => self.select(s, &label::data(&k)),
             (Val::Str(s), Val::Int(n)) => {
                 match usize::try_from(n).ok().and_then(|k| s.as_bytes().get(k)) {
                     Some(c) => Val::Int(i128::from(*c)),

@@ -285,8 +285,7 @@ impl<'a> Evaluator<'a> {
             } else {
                 FieldKind::Optional
             };
-            let allowed = label.starts_with('#')
-                || label.starts_with('_')
+            let allowed = super::label::is_internal(&label)
                 || closed.iter().all(|s| {
                     s.open
                         || s.labels.contains(&label)

@@ -133,12 +133,21 @@ impl Lexer<'_> {
             }
             let pos = self.pos();
             if c == '"' || c == '\'' {
-                let tok = self.string(c)?;
+                let tok = self.string(c, 0)?;
                 out.push(Token { tok, pos });
                 continue;
             }
-            if c == '#' && self.peek(1) == Some('"') {
-                return Err(err(pos, "raw strings (#\"...\"#) are not supported"));
+            if c == '#' {
+                // `#"..."#`, `##"..."##`: a raw string, escapes and its end marked by as many `#`.
+                let hashes = (0..).take_while(|&k| self.peek(k) == Some('#')).count();
+                if let Some(q @ ('"' | '\'')) = self.peek(hashes) {
+                    for _ in 0..hashes {
+                        self.bump();
+                    }
+                    let tok = self.string(q, hashes)?;
+                    out.push(Token { tok, pos });
+                    continue;
+                }
             }
             if c == '@' {
                 return Err(err(pos, "attributes (@...) are not supported"));
@@ -180,6 +189,10 @@ impl Lexer<'_> {
             };
             for _ in 0..p.len() {
                 self.bump();
+            }
+            // A newline before an explicit comma separates nothing more (`[1\n, 2]` is valid CUE).
+            if *p == "," && matches!(out.last().map(|t| &t.tok), Some(Tok::Comma)) {
+                out.pop();
             }
             if in_interp {
                 if *p == "(" {
@@ -268,7 +281,13 @@ impl Lexer<'_> {
         }
     }
 
-    fn string(&mut self, q: char) -> Result<Tok, String> {
+    /// True if the `n` characters from `k` on are all `#`.
+    fn hashes_at(&self, k: usize, n: usize) -> bool {
+        (k..k + n).all(|j| self.peek(j) == Some('#'))
+    }
+
+    /// A string or bytes literal quoted by `q`, raw with `hashes` `#` around it (0: not raw).
+    fn string(&mut self, q: char, hashes: usize) -> Result<Tok, String> {
         let start = self.pos();
         let multi = self.starts_with(if q == '"' { "\"\"\"" } else { "'''" });
         if multi {
@@ -288,21 +307,29 @@ impl Lexer<'_> {
             let Some(c) = self.peek(0) else {
                 return Err(err(start, "string literal not terminated"));
             };
-            if multi && c == q && self.starts_with(&q.to_string().repeat(3)) {
-                for _ in 0..3 {
+            if multi
+                && c == q
+                && self.starts_with(&q.to_string().repeat(3))
+                && self.hashes_at(3, hashes)
+            {
+                for _ in 0..3 + hashes {
                     self.bump();
                 }
                 break;
             }
-            if !multi && c == q {
-                self.bump();
+            if !multi && c == q && self.hashes_at(1, hashes) {
+                for _ in 0..1 + hashes {
+                    self.bump();
+                }
                 break;
             }
             if !multi && c == '\n' {
                 return Err(err(start, "string literal not terminated"));
             }
-            if c == '\\' {
-                self.bump();
+            if c == '\\' && self.hashes_at(1, hashes) {
+                for _ in 0..1 + hashes {
+                    self.bump();
+                }
                 let e = self
                     .bump()
                     .ok_or_else(|| err(start, "string literal not terminated"))?;
@@ -338,7 +365,7 @@ impl Lexer<'_> {
                         self.depth -= 1;
                         parts.push(Part::Expr(toks?));
                     }
-                    _ => return Err(err(self.pos(), &format!("unknown escape sequence \\{e}"))),
+                    _ => return Err(err(self.pos(), "unknown escape sequence")),
                 }
                 continue;
             }

@@ -17,7 +17,7 @@
 //! messages convert it one level at a time (`value::force`) where they read it.
 //!
 //! Supported: `package` and `import` clauses; structs, lists (`[...T]`, `[a, ...T]`), every literal
-//! kind (multi-line and interpolated strings, bytes, hex/octal/binary ints, floats); the types
+//! kind (multi-line, raw `#"..."#` and interpolated strings, bytes, hex/octal/binary ints, floats); the types
 //! `null bool int float number string bytes _ _|_`; `&`, `|` with `*` defaults; bounds `< <= > >=
 //! != =~ !~`; arithmetic, comparison and boolean operators; definitions `#D` (closed, recursively,
 //! `...` opens), hidden fields `_x`, optional `?` and required `!` fields; pattern constraints
@@ -25,7 +25,7 @@
 //! indexing, `let`; comprehensions (`for k, v in`, `if`, `let`) in structs and lists; `x != _|_`;
 //! `len close and or`; std packages strings, list, struct, time, math, regexp (see `builtins`).
 //! Not supported, reported at compile time with line and column: aliases `X=`, attributes `@x`,
-//! raw strings `#"..."#`, slices `a[i:j]`, typed struct ellipsis `...T`, number suffixes (`1Ki`),
+//! slices `a[i:j]`, typed struct ellipsis `...T`, number suffixes (`1Ki`),
 //! `div mod quo rem`, other std packages and package members.
 
 mod budget;
@@ -34,6 +34,7 @@ mod error;
 mod eval;
 mod expr;
 mod finish;
+mod label;
 mod lexer;
 mod parser;
 mod resolve;

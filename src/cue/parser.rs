@@ -330,10 +330,23 @@ impl Parser {
     }
 
     /// Declarations up to `}` (or end of file when `top`).
+    /// True (and consumed) at a comma, written or inserted at a newline.
+    fn comma(&mut self) -> bool {
+        let at = self.at_comma();
+        if at {
+            self.i += 1;
+        }
+        at
+    }
+    fn at_comma(&self) -> bool {
+        matches!(self.tok(), Tok::Comma) || self.is(",")
+    }
+
+    /// Declarations up to `}` (or end of file when `top`), separated by exactly one comma: a
+    /// second one (`{a: 1,, b: 2}`) is refused with CUE's parser message.
     fn decls(&mut self, top: bool) -> PResult<Vec<Decl>> {
         let mut out = Vec::new();
         loop {
-            self.skip_commas();
             if top && matches!(self.tok(), Tok::Eof) {
                 return Ok(out);
             }
@@ -341,21 +354,17 @@ impl Parser {
                 return Ok(out);
             }
             if matches!(self.tok(), Tok::Eof) {
-                return self.err("expected '}', found EOF");
+                return self.err("expected '}', found 'EOF'");
+            }
+            if self.at_comma() {
+                return self.err(&format!("expected operand, found {}", describe(self.tok())));
             }
             if self.is_kw("package") || self.is_kw("import") {
                 return self.err("package and import clauses must come first");
             }
             out.push(self.decl()?);
-            if !(matches!(self.tok(), Tok::Comma)
-                || self.is(",")
-                || self.is("}")
-                || matches!(self.tok(), Tok::Eof))
-            {
-                return self.err(&format!(
-                    "expected ',' or '}}' after declaration, found {}",
-                    describe(self.tok())
-                ));
+            if !(self.comma() || self.is("}") || matches!(self.tok(), Tok::Eof)) {
+                return self.err("missing ',' in struct literal");
             }
         }
     }
@@ -695,12 +704,10 @@ impl Parser {
             } else if self.is("(") {
                 self.i += 1;
                 let mut args = Vec::new();
-                self.skip_commas();
                 while !self.is(")") {
                     args.push(self.expr()?);
-                    self.skip_commas();
-                    if matches!(self.tok(), Tok::Eof) {
-                        return self.err("expected ')'");
+                    if !self.comma() && !self.is(")") {
+                        return self.err(&format!("expected ')', found {}", describe(self.tok())));
                     }
                 }
                 self.i += 1;
@@ -776,7 +783,7 @@ impl Parser {
             }
             other => {
                 return Err(format!(
-                    "{}:{}: unexpected {}",
+                    "{}:{}: expected operand, found {}",
                     pos.line,
                     pos.col,
                     describe(&other)
@@ -789,21 +796,24 @@ impl Parser {
         let mut elems = Vec::new();
         let mut rest = None;
         loop {
-            self.skip_commas();
             if self.is("]") {
                 self.i += 1;
                 break;
             }
+            if matches!(self.tok(), Tok::Eof) {
+                return self.err("expected ']', found 'EOF'");
+            }
+            if self.at_comma() {
+                return self.err(&format!("expected operand, found {}", describe(self.tok())));
+            }
             if self.is("...") {
                 self.i += 1;
-                rest = Some(
-                    if self.is("]") || matches!(self.tok(), Tok::Comma) || self.is(",") {
-                        Expr::Top
-                    } else {
-                        self.expr()?
-                    },
-                );
-                self.skip_commas();
+                rest = Some(if self.is("]") || self.at_comma() {
+                    Expr::Top
+                } else {
+                    self.expr()?
+                });
+                self.list_comma()?;
                 self.expect("]")?;
                 break;
             }
@@ -812,14 +822,27 @@ impl Parser {
             } else {
                 elems.push(ListElem::Expr(self.expr()?));
             }
-            if !(matches!(self.tok(), Tok::Comma) || self.is(",") || self.is("]")) {
-                return self.err(&format!(
-                    "expected ',' or ']' in list, found {}",
-                    describe(self.tok())
-                ));
-            }
+            self.list_comma()?;
         }
         Ok(ListLit { elems, rest, pos })
+    }
+}
+
+impl Parser {
+    /// After a list element: a written comma, or a newline only right before the closing `]`.
+    fn list_comma(&mut self) -> PResult<()> {
+        if self.is(",") || self.is("]") {
+            self.i += usize::from(self.is(","));
+            return Ok(());
+        }
+        if matches!(self.tok(), Tok::Comma) {
+            if matches!(self.tok_at(1), Tok::Punct("]")) {
+                self.i += 1;
+                return Ok(());
+            }
+            return self.err("missing ',' before newline in list literal");
+        }
+        self.err("missing ',' in list literal")
     }
 }
 
@@ -833,6 +856,6 @@ fn describe(t: &Tok) -> String {
         Tok::Interp(_) => "interpolation".into(),
         Tok::Punct(p) => format!("'{p}'"),
         Tok::Comma => "newline".into(),
-        Tok::Eof => "EOF".into(),
+        Tok::Eof => "'EOF'".into(),
     }
 }

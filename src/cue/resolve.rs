@@ -1,6 +1,7 @@
 //! Resolver: binds every identifier once, at compile time, to a field, let, comprehension
 //! variable, import or predeclared name (counted in scopes up), and checks imports.
 
+use super::label;
 use super::parser::{
     kind_of_ident, Clause, Comprehension, Decl, Expr, File, IPart, Label, ListElem, ListLit,
     RefKind, StructLit,
@@ -9,6 +10,12 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 pub const PACKAGES: [&str; 6] = ["strings", "list", "struct", "time", "math", "regexp"];
+/// The first elements of CUE's standard library import paths (those we lack are refused as
+/// unsupported rather than unknown).
+const STD: [&str; 17] = [
+    "crypto", "encoding", "html", "list", "math", "net", "path", "regexp", "strconv", "strings",
+    "struct", "text", "time", "tool", "uuid", "pkg", "errors",
+];
 const PREDECLARED: [&str; 4] = ["len", "close", "and", "or"];
 
 enum Scope {
@@ -24,16 +31,22 @@ struct Resolver {
     imports: HashMap<String, String>,
     depth: usize,
     max_depth: usize,
+    /// Labels of the fields around the expression being resolved, for messages.
+    path: Vec<String>,
 }
 
 pub fn resolve(file: File, max_depth: usize) -> Result<Rc<StructLit>, String> {
     let mut imports = HashMap::new();
     for (name, path, pos) in &file.imports {
         if !PACKAGES.contains(&path.as_str()) {
-            return Err(format!(
-                "{}:{}: import failed: package \"{path}\" is not supported",
-                pos.line, pos.col
-            ));
+            let first = path.split('/').next().unwrap_or_default();
+            let msg = if STD.contains(&first) {
+                format!("import failed: package \"{path}\" is not supported")
+            } else {
+                // CUE's own text: a path without a domain names a builtin package.
+                format!("builtin package \"{path}\" undefined")
+            };
+            return Err(format!("{}:{}: {msg}", pos.line, pos.col));
         }
         imports.insert(name.clone(), path.clone());
     }
@@ -42,6 +55,7 @@ pub fn resolve(file: File, max_depth: usize) -> Result<Rc<StructLit>, String> {
         imports,
         depth: 0,
         max_depth,
+        path: Vec::new(),
     };
     // CUE v0.4 accepts unused imports in `cue eval`; so do we.
     r.strukt(&file.body)
@@ -100,15 +114,26 @@ impl Resolver {
                     pos,
                 } => {
                     let label = match label {
-                        Label::Name(n) => Label::Name(n.clone()),
-                        Label::Quoted(n) => Label::Quoted(n.clone()),
+                        Label::Name(n) => Label::Name(label::ident(n)),
+                        Label::Quoted(n) => Label::Quoted(label::data(n).into_owned()),
                         Label::Dynamic(e) => Label::Dynamic(self.expr(e)?),
                         Label::Pattern(e) => Label::Pattern(self.expr(e)?),
                     };
+                    // As CUE names the field in messages (a pattern constraint as `[]`).
+                    let shown = match &label {
+                        Label::Name(n) | Label::Quoted(n) => Some(label::display(n)),
+                        Label::Pattern(_) => Some("[]".to_string()),
+                        Label::Dynamic(_) => None,
+                    };
+                    let pushed = shown.map(|l| self.path.push(l)).is_some();
+                    let value = self.expr(value);
+                    if pushed {
+                        self.path.pop();
+                    }
                     Decl::Field {
                         label,
                         kind: *kind,
-                        value: self.expr(value)?,
+                        value: value?,
                         pos: *pos,
                     }
                 }
@@ -212,8 +237,13 @@ impl Resolver {
                 Scope::Vars(v) => v.iter().any(|n| n == name).then_some(RefKind::Var),
             };
             if let Some(kind) = kind {
+                let name = if kind == RefKind::Field {
+                    label::ident(name)
+                } else {
+                    name.to_string()
+                };
                 return Ok(Expr::Ref {
-                    name: name.to_string(),
+                    name,
                     up,
                     kind,
                     pos,
@@ -239,8 +269,13 @@ impl Resolver {
                 pos,
             });
         }
+        let at = if self.path.is_empty() {
+            String::new()
+        } else {
+            format!("{}: ", self.path.join("."))
+        };
         Err(format!(
-            "{}:{}: reference \"{name}\" not found",
+            "{}:{}: {at}reference \"{name}\" not found",
             pos.line, pos.col
         ))
     }
@@ -287,7 +322,14 @@ impl Resolver {
                         ));
                     }
                 }
-                Expr::Sel(Box::new(base), n.clone(), *p)
+                let n = match base {
+                    Expr::Ref {
+                        kind: RefKind::Import(_),
+                        ..
+                    } => n.clone(),
+                    _ => label::ident(n),
+                };
+                Expr::Sel(Box::new(base), n, *p)
             }
             Expr::Index(b, i, p) => {
                 Expr::Index(Box::new(self.expr(b)?), Box::new(self.expr(i)?), *p)

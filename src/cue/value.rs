@@ -105,7 +105,7 @@ pub fn force<'a>(v: Val<'a>, m: &Meter) -> Val<'a> {
                     .iter()
                     .map(|(k, x)| {
                         (
-                            k.clone(),
+                            super::label::data(k).into_owned(),
                             FieldKind::Regular,
                             FieldVal::Done(json_val(x, m)),
                         )
@@ -284,7 +284,7 @@ fn write_json(j: &serde_json::Value, out: &mut String, depth: usize) {
         }),
         serde_json::Value::Object(o) => {
             write_seq(out, "{", "}", o.iter(), depth, |(k, x), o, d| {
-                o.push_str(&super::error::render_path(std::slice::from_ref(k)));
+                o.push_str(&super::label::display(&super::label::data(k)));
                 o.push(':');
                 write_json(x, o, d);
             })
@@ -347,9 +347,10 @@ fn write_val(v: &Val, out: &mut String, depth: usize) {
             }
         }
         Val::Struct(s) => {
-            let fs = s.fields.iter().filter(|(l, k, _)| {
-                *k == FieldKind::Regular && !l.starts_with('#') && !l.starts_with('_')
-            });
+            let fs = s
+                .fields
+                .iter()
+                .filter(|(l, k, _)| *k == FieldKind::Regular && !super::label::is_internal(l));
             write_seq(out, "{", "}", fs, depth, |(l, _, f), o, d| match f {
                 FieldVal::Done(v) => {
                     o.push_str(&super::error::render_path(std::slice::from_ref(l)));
