@@ -247,7 +247,7 @@ impl Judge<'_> {
             .into_iter()
             .filter_map(|i| policies.get(i))
             .filter(|p| applies_to(p, self.identity))
-            .flat_map(|p| p.authorities.iter())
+            .flat_map(|p| p.authorities().unwrap_or_default())
             .find_map(|a| authority::first_verify_request(a, tag_name))
     }
 
@@ -256,9 +256,18 @@ impl Judge<'_> {
         let Some(policy) = self.settings.policies.get(index) else {
             return vec![format!("internal error: no policy at index {index}")];
         };
+        let authorities = match policy.authorities() {
+            Ok(authorities) => authorities,
+            Err(e) => {
+                return vec![format!(
+                    "failed to process policy: {}: invalid policy: {e}",
+                    policy.name
+                )]
+            }
+        };
         let mut failures = Vec::new();
         let mut passed = false;
-        for auth in &policy.authorities {
+        for auth in authorities {
             match authority::evaluate(auth, image, &mut self.host) {
                 Ok(_) => {
                     passed = true;
@@ -267,7 +276,7 @@ impl Judge<'_> {
                 Err(e) => failures.push(e),
             }
         }
-        if policy.authorities.is_empty() {
+        if authorities.is_empty() {
             failures.push(format!(
                 "failed to process policy: {}: it has no authorities",
                 policy.name

@@ -65,7 +65,7 @@ fn compiled(raw: &[u8]) -> Result<Rc<Settings>, String> {
     }) {
         return Ok(hit);
     }
-    let settings = Rc::new(Settings::compile(raw)?);
+    let settings = Rc::new(Settings::compile_for_admission(raw)?);
     COMPILED.with(|c| *c.borrow_mut() = Some((raw.to_vec(), Rc::clone(&settings))));
     Ok(settings)
 }

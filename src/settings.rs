@@ -46,6 +46,16 @@ impl Settings {
     /// Parses, defaults, validates and compiles. The error lists every problem found, one
     /// block per policy, each in policy-controller's rendering.
     pub fn compile(json: &[u8]) -> Result<Settings, String> {
+        Self::load(json, Stage::Everything)
+    }
+
+    /// For one admission: the document decoded and every policy's globs and selectors built;
+    /// a policy's authorities are validated and compiled when an image first matches it.
+    pub fn compile_for_admission(json: &[u8]) -> Result<Settings, String> {
+        Self::load(json, Stage::Deferred)
+    }
+
+    fn load(json: &[u8], stage: Stage) -> Result<Settings, String> {
         let raw: RawSettings = if json.iter().all(u8::is_ascii_whitespace) || json == b"null" {
             RawSettings::default()
         } else {
@@ -71,7 +81,7 @@ impl Settings {
         let mut policies = Vec::new();
         let mut seen: BTreeMap<String, usize> = BTreeMap::new();
         for (i, doc) in raw.policies.unwrap_or_default().iter().enumerate() {
-            match policy(i, doc, &opts) {
+            match policy(i, doc, &opts, stage) {
                 Ok((compiled, warns)) => {
                     let label = format!("policies[{i}] ({})", compiled.name);
                     warnings.extend(warns.into_iter().map(|w| format!("{label}: {w}")));
@@ -100,7 +110,18 @@ impl Settings {
 }
 
 /// One entry of `policies`: a full CIP document or `{name, spec}`.
-fn policy(i: usize, doc: &Value, opts: &Options) -> Result<(CompiledPolicy, Vec<String>), String> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Everything,
+    Deferred,
+}
+
+fn policy(
+    i: usize,
+    doc: &Value,
+    opts: &Options,
+    stage: Stage,
+) -> Result<(CompiledPolicy, Vec<String>), String> {
     let at = format!("policies[{i}]");
     let doc: PolicyDocument = serde_path_to_error::deserialize(doc)
         .map_err(|e| format!("{at}: {}", decode_error("", &e)))?;
@@ -150,6 +171,11 @@ fn policy(i: usize, doc: &Value, opts: &Options) -> Result<(CompiledPolicy, Vec<
     let mut spec: Spec = serde_path_to_error::deserialize(&spec_value)
         .map_err(|e| format!("{at}: {}", decode_error("spec", &e)))?;
     spec.set_defaults();
+    if stage == Stage::Deferred {
+        let compiled =
+            compile::compile_deferred(name, &spec, opts).map_err(|e| format!("{at}: {e}"))?;
+        return Ok((compiled, Vec::new()));
+    }
     let errs: FieldErrors = validate::validate_spec(&spec, opts);
     if let Some(rendered) = errs.render(Level::Error) {
         return Err(format!("{at}: {rendered}"));

@@ -54,7 +54,8 @@ fn full_documents_and_name_spec_pairs_and_authority_names() {
     let names: Vec<_> = s.policies.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, ["a", "b"]);
     let authorities: Vec<_> = s.policies[0]
-        .authorities
+        .authorities()
+        .unwrap()
         .iter()
         .map(|a| a.name.as_str())
         .collect();
@@ -92,4 +93,28 @@ fn unanchored_identity_expressions_warn() {
     );
     let s = Settings::compile(settings("^.*@example\\.com$").as_bytes()).unwrap();
     assert!(s.warnings.is_empty());
+}
+
+/// Admission loads a policy's authorities on first use: the same document that validation
+/// refuses still decides every image the broken policy does not cover, and an image it covers
+/// is denied with validation's reason.
+#[test]
+fn admission_compiles_authorities_when_first_needed() {
+    let doc = serde_json::json!({"policies": [
+        {"name": "good", "spec": {"images": [{"glob": "ghcr.io/good/**"}],
+            "authorities": [{"static": {"action": "pass"}}]}},
+        {"name": "broken", "spec": {"images": [{"glob": "ghcr.io/broken/**"}],
+            "authorities": [{"key": {"data": "not a key"}}]}},
+    ]})
+    .to_string();
+    let refused = Settings::compile(doc.as_bytes()).unwrap_err();
+    assert!(refused.starts_with("policies[1] (broken): "), "{refused}");
+    let lazy = Settings::compile_for_admission(doc.as_bytes()).unwrap();
+    assert_eq!(lazy.policies[0].authorities().unwrap().len(), 1);
+    let deferred = lazy.policies[1].authorities().unwrap_err();
+    assert_eq!(
+        format!("policies[1] (broken): {deferred}"),
+        refused,
+        "the deferred error is validation's"
+    );
 }

@@ -3,8 +3,11 @@
 
 use super::keys::{self, HashAlgorithm};
 use super::spec::{self, text, Spec};
+use super::validate;
+use crate::field_error::Level;
 use crate::image::glob::Glob;
 use regex::Regex;
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,9 +20,35 @@ pub enum Mode {
 pub struct CompiledPolicy {
     pub name: String,
     pub globs: Vec<Glob>,
-    pub authorities: Vec<CompiledAuthority>,
+    authorities: OnceCell<Result<Vec<CompiledAuthority>, String>>,
+    /// For a policy loaded for admission: its spec, validated and compiled on first use.
+    deferred: Option<(Spec, validate::Options)>,
     pub mode: Mode,
     pub matches: Vec<ResourceMatch>,
+}
+
+impl CompiledPolicy {
+    /// The authorities, compiled. A policy loaded for admission compiles them (keys, regular
+    /// expressions, CUE and Rego programs) only when an image first matches it: policy-server
+    /// evaluates every request on a fresh instance, so work for policies no image of the
+    /// request matches would be paid on every request. `validate_settings` compiles everything
+    /// up front, so errors still surface when the policy is deployed.
+    pub fn authorities(&self) -> Result<&[CompiledAuthority], &str> {
+        let compiled = self.authorities.get_or_init(|| match &self.deferred {
+            Some((spec, options)) => {
+                let errs = validate::validate_spec(spec, options);
+                match errs.render(Level::Error) {
+                    Some(rendered) => Err(rendered),
+                    None => compile_authorities(spec),
+                }
+            }
+            None => Ok(Vec::new()),
+        });
+        match compiled {
+            Ok(authorities) => Ok(authorities),
+            Err(e) => Err(e),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -138,21 +167,42 @@ pub fn predicate_uri(predicate_type: &str) -> String {
 
 /// Compiles a spec that `validate_spec` accepted; anything it could still not compile is an
 /// error string naming the field.
+/// Everything compiled now (settings validation).
 pub fn compile(name: &str, spec: &Spec) -> Result<CompiledPolicy, String> {
+    let mut policy = compile_matching(name, spec)?;
+    policy.authorities = OnceCell::from(Ok(compile_authorities(spec)?));
+    Ok(policy)
+}
+
+/// What decides whether the policy applies (globs, mode, `match`) now; the authorities on first
+/// use (admission).
+pub fn compile_deferred(
+    name: &str,
+    spec: &Spec,
+    options: &validate::Options,
+) -> Result<CompiledPolicy, String> {
+    let mut policy = compile_matching(name, spec)?;
+    policy.deferred = Some((spec.clone(), options.clone()));
+    Ok(policy)
+}
+
+fn compile_authorities(spec: &Spec) -> Result<Vec<CompiledAuthority>, String> {
+    spec.authorities
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .map(|(i, a)| compile_authority(i, a))
+        .collect()
+}
+
+fn compile_matching(name: &str, spec: &Spec) -> Result<CompiledPolicy, String> {
     let globs = spec
         .images
         .as_deref()
         .unwrap_or_default()
         .iter()
         .map(|i| Glob::compile(text(&i.glob)))
-        .collect::<Result<Vec<_>, _>>()?;
-    let authorities = spec
-        .authorities
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-        .map(|(i, a)| compile_authority(i, a))
         .collect::<Result<Vec<_>, _>>()?;
     let mode = if text(&spec.mode) == "warn" {
         Mode::Warn
@@ -189,7 +239,8 @@ pub fn compile(name: &str, spec: &Spec) -> Result<CompiledPolicy, String> {
     Ok(CompiledPolicy {
         name: name.to_string(),
         globs,
-        authorities,
+        authorities: OnceCell::new(),
+        deferred: None,
         mode,
         matches,
     })

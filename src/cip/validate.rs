@@ -28,6 +28,7 @@ const SHORT_PREDICATE_TYPES: [&str; 10] = [
     "openvex",
 ];
 
+#[derive(Debug, Clone)]
 pub struct Options {
     pub fail_on_empty_authorities: bool,
 }
