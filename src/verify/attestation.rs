@@ -4,7 +4,7 @@
 //! type is checked again here: a signed attestation of another type never satisfies a
 //! requirement (policy-controller's CVE-2022-35930 class).
 
-use super::authority::{is_not_found, keyless_request, AuthorityMatch, Image};
+use super::authority::{direct_requests, is_not_found, keyless_request, AuthorityMatch, Image};
 use super::certificate;
 use super::host::{Host, VerifyRequest};
 use super::identity;
@@ -74,38 +74,15 @@ fn verifiers(
     image: Image<'_>,
     host: &mut dyn Host,
 ) -> Result<Vec<VerifyRequest>, String> {
+    if let Some(requests) = direct_requests(kind, &image.name()) {
+        return Ok(requests);
+    }
     match kind {
-        AuthorityKind::Key { keys, .. } => Ok(keys
-            .iter()
-            .map(|k| VerifyRequest::SigstorePubKeyVerify {
-                image: image.name(),
-                pub_keys: vec![k.clone()],
-                annotations: None,
-            })
-            .collect()),
-        AuthorityKind::Keyless {
-            identities,
-            ca_cert: None,
-        } if identities
-            .iter()
-            .all(|i| i.issuer.exact().is_some() && i.subject.exact().is_some()) =>
-        {
-            Ok(identities
-                .iter()
-                .filter_map(|i| {
-                    Some(keyless_request(
-                        &image.name(),
-                        i.issuer.exact()?,
-                        i.subject.exact()?,
-                    ))
-                })
-                .collect())
-        }
         AuthorityKind::Keyless {
             identities,
             ca_cert,
         } => certificate_verifiers(identities, ca_cert.as_deref(), image, host),
-        AuthorityKind::StaticPass | AuthorityKind::StaticFail(_) => Ok(Vec::new()),
+        _ => Ok(Vec::new()),
     }
 }
 

@@ -79,23 +79,30 @@ pub fn first_verify_request(authority: &CompiledAuthority, image: &str) -> Optio
     if !authority.attestations.is_empty() {
         return None;
     }
-    match &authority.kind {
-        AuthorityKind::Key { keys, .. } => keys.first().map(|pem| key_request(image, pem)),
+    direct_requests(&authority.kind, image)?.into_iter().next()
+}
+
+/// The verify requests that stand for a key or exact-identity authority as they are, without
+/// reading its signatures first: one per key, or one per identity. `None` for authorities whose
+/// requests depend on the signing certificates (regular expressions, `ca-cert`) or that make none.
+pub(super) fn direct_requests(kind: &AuthorityKind, image: &str) -> Option<Vec<VerifyRequest>> {
+    match kind {
+        AuthorityKind::Key { keys, .. } => {
+            Some(keys.iter().map(|pem| key_request(image, pem)).collect())
+        }
         AuthorityKind::Keyless {
             identities,
             ca_cert: None,
-        } if identities
+        } => identities
             .iter()
-            .all(|i| i.issuer.exact().is_some() && i.subject.exact().is_some()) =>
-        {
-            identities.iter().find_map(|id| {
+            .map(|id| {
                 Some(keyless_request(
                     image,
                     id.issuer.exact()?,
                     id.subject.exact()?,
                 ))
             })
-        }
+            .collect(),
         _ => None,
     }
 }
