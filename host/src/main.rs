@@ -25,6 +25,8 @@ use clap::{ArgGroup, Args, Parser, Subcommand};
 
 use cip_host::{EngineOptions, Evaluator, GuestError, HostOptions};
 
+mod scaffold;
+
 #[derive(Parser)]
 #[command(
     name = "cip-host",
@@ -57,6 +59,34 @@ enum Command {
     /// Test fixture: push a cosign attestation (an in-toto statement in a DSSE envelope, key
     /// or keyless with the test CA) for an image.
     Attest(AttestArgs),
+    /// Generate a file from metadata.yml, as `kwctl scaffold`.
+    #[command(subcommand)]
+    Scaffold(ScaffoldCommand),
+}
+
+#[derive(Subcommand)]
+enum ScaffoldCommand {
+    /// artifacthub-pkg.yml, field for field as `kwctl scaffold artifacthub`, plus the README.
+    Artifacthub(ArtifacthubArgs),
+}
+
+#[derive(Args)]
+struct ArtifacthubArgs {
+    /// metadata.yml
+    #[arg(short = 'm', long)]
+    metadata_path: PathBuf,
+    /// questions-ui.yml (Rancher UI questions), stored as `kubewarden/questions-ui`.
+    #[arg(short = 'q', long)]
+    questions_path: Option<PathBuf>,
+    /// README.md, stored as `readme`.
+    #[arg(short = 'u', long)]
+    readme_path: Option<PathBuf>,
+    /// Write here (keeping its createdAt while the version is unchanged) instead of stdout.
+    #[arg(short = 'o', long)]
+    output: Option<PathBuf>,
+    /// Compare with --output instead of writing it; exit 1 when it is stale.
+    #[arg(long, requires = "output")]
+    check: bool,
 }
 
 #[derive(Args)]
@@ -509,6 +539,17 @@ fn main() -> ExitCode {
         Command::Testca(args) => cip_host::fixtures::testca(&args.out),
         Command::Sign(args) => sign(args),
         Command::Attest(args) => attest(args),
+        Command::Scaffold(ScaffoldCommand::Artifacthub(args)) => match scaffold::scaffold_file(
+            &args.metadata_path,
+            args.questions_path.as_deref(),
+            args.readme_path.as_deref(),
+            args.output.as_deref(),
+            args.check,
+        ) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::FAILURE,
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
