@@ -69,6 +69,20 @@ check-artifacthub: $(CIP_HOST)
 	$(CIP_HOST) scaffold artifacthub -m metadata.yml -q questions-ui.yml -u README.md \
 		-o artifacthub-pkg.yml --check
 
+# make release VERSION=x.y.z: the version written into metadata.yml, annotated-policy.wasm
+# and artifacthub-pkg.yml rebuilt with it, and the command that publishes it.
+SEMVER := ^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$$
+OCI_URL = $(shell sed -n 's/^ *io\.kubewarden\.policy\.ociUrl: *//p' metadata.yml)
+release:
+	@printf '%s' "$(VERSION)" | grep -Eq '$(SEMVER)' || \
+		{ echo "usage: make release VERSION=x.y.z (a semantic version, without a leading v)"; exit 1; }
+	sed -i 's/^\(  io\.kubewarden\.policy\.version:\).*/\1 $(VERSION)/' metadata.yml
+	$(MAKE) annotated-policy.wasm artifacthub-pkg.yml
+	@echo
+	@echo "annotated-policy.wasm and artifacthub-pkg.yml are at version $(VERSION)."
+	@echo "Commit metadata.yml and artifacthub-pkg.yml, tag v$(VERSION), then publish with:"
+	@echo "  kwctl push annotated-policy.wasm $(OCI_URL):v$(VERSION)"
+
 bench: annotated-policy.wasm
 	$(CIP_HOST) bench --request-path test_data/bench/pod-3-containers.json \
 		--settings-path test_data/bench/5-static-cips.yaml \
