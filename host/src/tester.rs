@@ -232,7 +232,8 @@ fn judgement(response: &AdmissionResponse) -> Judgement {
             .unwrap_or(&message);
         return match (leaf.starts_with("failed policy: "), details(leaf)) {
             (true, Some(errors)) => Judgement::Failed(errors),
-            _ => Judgement::Denied(leaf.to_string()),
+            // The tester has no Pod: the container's field path is not its words.
+            _ => Judgement::Denied(leaf.replacen(": spec.containers[0].image", "", 1)),
         };
     }
     match warnings.first() {
@@ -445,6 +446,19 @@ mod tests {
         assert_eq!(
             one.pointer("/spec/authorities").unwrap(),
             &json!([{"name": "authority-1", "key": {"data": "k"}}])
+        );
+    }
+
+    #[test]
+    fn other_denials_lose_the_pods_field_path() {
+        let response = AdmissionResponse::reject(
+            "u",
+            "validation failed: could not parse reference: x@y: spec.containers[0].image".into(),
+            400,
+        );
+        assert_eq!(
+            judgement(&response),
+            Judgement::Denied("could not parse reference: x@y".into())
         );
     }
 
