@@ -5,7 +5,8 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 CIP_HOST := $(TARGET_DIR)/release/cip-host
 WASM_OUT := $(TARGET_DIR)/wasm32-wasip1/wasm/cluster_image_policy.wasm
 
-.PHONY: all demo test check e2e-tests e2e-kwctl bench-kubewarden fmt lint unit-tests cue-agreement bench clean
+.PHONY: all demo test check e2e-tests e2e-kwctl bench-kubewarden fmt lint unit-tests cue-agreement bench clean \
+	check-artifacthub release
 
 all: annotated-policy.wasm
 
@@ -55,7 +56,32 @@ cue-agreement:
 test: fmt lint unit-tests
 
 # Everything CI runs.
-check: test cue-agreement e2e-tests e2e-kwctl
+check: check-artifacthub test cue-agreement e2e-tests e2e-kwctl
+
+# Artifact Hub's package file, generated (never edited by hand); createdAt is kept while the
+# version is unchanged, so an up-to-date file regenerates to itself.
+ARTIFACTHUB_INPUTS := metadata.yml questions-ui.yml README.md
+artifacthub-pkg.yml: $(ARTIFACTHUB_INPUTS) $(CIP_HOST)
+	$(CIP_HOST) scaffold artifacthub -m metadata.yml -q questions-ui.yml -u README.md -o $@
+
+# CI: the committed artifacthub-pkg.yml is what its inputs generate.
+check-artifacthub: $(CIP_HOST)
+	$(CIP_HOST) scaffold artifacthub -m metadata.yml -q questions-ui.yml -u README.md \
+		-o artifacthub-pkg.yml --check
+
+# make release VERSION=x.y.z: the version written into metadata.yml, annotated-policy.wasm
+# and artifacthub-pkg.yml rebuilt with it, and the command that publishes it.
+SEMVER := ^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$$
+OCI_URL = $(shell sed -n 's/^ *io\.kubewarden\.policy\.ociUrl: *//p' metadata.yml)
+release:
+	@printf '%s' "$(VERSION)" | grep -Eq '$(SEMVER)' || \
+		{ echo "usage: make release VERSION=x.y.z (a semantic version, without a leading v)"; exit 1; }
+	sed -i 's/^\(  io\.kubewarden\.policy\.version:\).*/\1 $(VERSION)/' metadata.yml
+	$(MAKE) annotated-policy.wasm artifacthub-pkg.yml
+	@echo
+	@echo "annotated-policy.wasm and artifacthub-pkg.yml are at version $(VERSION)."
+	@echo "Commit metadata.yml and artifacthub-pkg.yml, tag v$(VERSION), then publish with:"
+	@echo "  kwctl push annotated-policy.wasm $(OCI_URL):v$(VERSION)"
 
 bench: annotated-policy.wasm
 	$(CIP_HOST) bench --request-path test_data/bench/pod-3-containers.json \

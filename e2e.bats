@@ -550,3 +550,125 @@ $REGISTRY/att/otherkey:v1@$OTHERKEY_DIGEST attestation key validation failed for
   [ "$status" -eq 0 ]
   [ "$output" = "" ]
 }
+
+# --- cip-host test: policy-controller's policy-tester ------------------------------------------
+
+# tester ARGS...: `cip-host test` with the registry's sources; stdout in $output, stderr apart.
+tester() {
+  run --separate-stderr "$FIXTURES" test --sources-path "$WORK/sources.yml" "$@" "$POLICY"
+}
+
+# cips FILE: the tester's CIP file, two documents: knabben/** passes, signed/** needs the key.
+cips() {
+  {
+    cat <<YAML
+apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata: {name: allow-knabben}
+spec:
+  images: [{glob: "$REGISTRY/knabben/**"}]
+  authorities: [{static: {action: pass}}]
+---
+apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata: {name: signed-by-key}
+spec:
+  images: [{glob: "$REGISTRY/signed/**"}]
+  authorities:
+    - key:
+        data: |
+YAML
+    sed 's/^/          /' "$WORK/keys/cosign.pub"
+  } >"$1"
+}
+
+@test "cip-host test: a passing image prints nothing and exits 0" {
+  [ -z "${KWCTL:-}" ] || skip "cip-host only"
+  cips "$BATS_TEST_TMPDIR/cips.yaml"
+  tester --policy "$BATS_TEST_TMPDIR/cips.yaml" --image "$REGISTRY/knabben/netshoot:latest"
+  [ "$status" -eq 0 ]
+  [ "$output" = "" ]
+  tester --policy "$BATS_TEST_TMPDIR/cips.yaml" --image "$REGISTRY/signed/keyed@$KEYED_DIGEST"
+  [ "$status" -eq 0 ]
+  [ "$output" = "" ]
+}
+
+@test "cip-host test: a failing image prints the tester's errors line and exits 1" {
+  [ -z "${KWCTL:-}" ] || skip "cip-host only"
+  cips "$BATS_TEST_TMPDIR/cips.yaml"
+  tester --policy "$BATS_TEST_TMPDIR/cips.yaml" --image "$REGISTRY/signed/unsigned@$UNSIGNED_DIGEST"
+  [ "$status" -eq 1 ]
+  [ "$output" = "{\"errors\":[\"signature key validation failed for authority authority-0 for $REGISTRY/signed/unsigned@$UNSIGNED_DIGEST: no signatures found: \"]}" ]
+}
+
+@test "cip-host test: only the first authority's error, warn-mode failures as warnings" {
+  [ -z "${KWCTL:-}" ] || skip "cip-host only"
+  cat >"$BATS_TEST_TMPDIR/cips.yaml" <<YAML
+apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata: {name: a-warns}
+spec:
+  mode: warn
+  images: [{glob: "$REGISTRY/knabben/**"}]
+  authorities: [{static: {action: fail, message: not yet}}]
+---
+apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata: {name: b-blocks}
+spec:
+  images: [{glob: "$REGISTRY/knabben/**"}]
+  authorities:
+    - {name: first, static: {action: fail, message: blocked}}
+    - static: {action: fail, message: also blocked}
+YAML
+  tester --policy "$BATS_TEST_TMPDIR/cips.yaml" --image "$REGISTRY/knabben/netshoot:latest"
+  [ "$status" -eq 1 ]
+  [ "$output" = '{"errors":["disallowed by static policy: blocked: "],"warnings":["disallowed by static policy: not yet: "]}' ]
+}
+
+@test "cip-host test: an image no CIP covers is uncovered by policy" {
+  [ -z "${KWCTL:-}" ] || skip "cip-host only"
+  cips "$BATS_TEST_TMPDIR/cips.yaml"
+  tester --policy "$BATS_TEST_TMPDIR/cips.yaml" --image "$REGISTRY/nicolaka/netshoot:latest"
+  [ "$status" -eq 1 ]
+  [ "$output" = "{\"errors\":[\"$REGISTRY/nicolaka/netshoot:latest is uncovered by policy\"]}" ]
+}
+
+@test "cip-host test: spec.match is checked against --resource, and nothing without it" {
+  [ -z "${KWCTL:-}" ] || skip "cip-host only"
+  cat >"$BATS_TEST_TMPDIR/cips.yaml" <<YAML
+apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata: {name: web-deployments}
+spec:
+  images: [{glob: "$REGISTRY/knabben/**"}]
+  match: [{group: apps, version: v1, resource: deployments, selector: {matchLabels: {app: web}}}]
+  authorities: [{static: {action: pass}}]
+YAML
+  printf 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, labels: {app: web}}\nspec: {}\n' >"$BATS_TEST_TMPDIR/web.yaml"
+  printf 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: db, labels: {app: db}}\nspec: {}\n' >"$BATS_TEST_TMPDIR/db.yaml"
+  tester --policy "$BATS_TEST_TMPDIR/cips.yaml" --image "$REGISTRY/knabben/netshoot:latest" --resource "$BATS_TEST_TMPDIR/web.yaml"
+  [ "$status" -eq 0 ]
+  tester --policy "$BATS_TEST_TMPDIR/cips.yaml" --image "$REGISTRY/knabben/netshoot:latest" --resource "$BATS_TEST_TMPDIR/db.yaml"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"is uncovered by policy"* ]]
+  tester --policy "$BATS_TEST_TMPDIR/cips.yaml" --image "$REGISTRY/knabben/netshoot:latest"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"is uncovered by policy"* ]]
+}
+
+@test "cip-host test: an invalid CIP exits 1 with the validation message" {
+  [ -z "${KWCTL:-}" ] || skip "cip-host only"
+  cat >"$BATS_TEST_TMPDIR/cips.yaml" <<YAML
+apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata: {name: bad}
+spec:
+  images: [{glob: "$REGISTRY/knabben/**"}]
+  authorities: [{static: {action: maybe}}]
+YAML
+  tester --policy "$BATS_TEST_TMPDIR/cips.yaml" --image "$REGISTRY/knabben/netshoot:latest"
+  [ "$status" -eq 1 ]
+  [ "$output" = "" ]
+  [[ "$stderr" == "CIP is invalid: "*"invalid value: maybe: spec.authorities[0].static.action"* ]]
+}

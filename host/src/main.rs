@@ -25,6 +25,9 @@ use clap::{ArgGroup, Args, Parser, Subcommand};
 
 use cip_host::{EngineOptions, Evaluator, GuestError, HostOptions};
 
+mod scaffold;
+mod tester;
+
 #[derive(Parser)]
 #[command(
     name = "cip-host",
@@ -57,6 +60,86 @@ enum Command {
     /// Test fixture: push a cosign attestation (an in-toto statement in a DSSE envelope, key
     /// or keyless with the test CA) for an image.
     Attest(AttestArgs),
+    /// policy-controller's `policy-tester`: one image against the CIPs of a file, judged by
+    /// the policy (exit 0 silently on pass; exit 1 with `{"errors":[...],"warnings":[...]}`).
+    Test(TestArgs),
+    /// Generate a file from metadata.yml, as `kwctl scaffold`.
+    #[command(subcommand)]
+    Scaffold(ScaffoldCommand),
+}
+
+#[derive(Args)]
+struct TestArgs {
+    /// CIP documents (multi-document YAML, `---`).
+    #[arg(long)]
+    policy: PathBuf,
+    /// The image reference to test (tag or digest).
+    #[arg(long)]
+    image: String,
+    /// A Kubernetes resource whose kind, apiVersion and labels `spec.match` is checked against.
+    #[arg(long)]
+    resource: Option<PathBuf>,
+    /// sources.yml (`insecure_sources`).
+    #[arg(long)]
+    sources_path: Option<PathBuf>,
+    /// sigstore ClientTrustConfig JSON.
+    #[arg(long)]
+    sigstore_trust_config: Option<PathBuf>,
+    #[command(flatten)]
+    deadline: DeadlineArgs,
+    /// The policy module.
+    #[arg(default_value = "policy.wasm")]
+    wasm: PathBuf,
+}
+
+/// Ok(true) when the image passed; the tester's JSON line is printed on failure.
+fn test(args: TestArgs) -> Result<bool> {
+    let (policies, identity) = tester::load(&args.policy, args.resource.as_deref())?;
+    let options = HostOptions {
+        sources_path: args.sources_path,
+        sigstore_trust_config: args.sigstore_trust_config,
+        timeout: args.deadline.timeout(),
+        ..HostOptions::default()
+    };
+    let evaluator = Evaluator::new(&args.wasm, options)?;
+    let outcome = tester::Test {
+        evaluator: &evaluator,
+        policies,
+        image: &args.image,
+        identity,
+    }
+    .run()?;
+    if outcome.errors.is_empty() {
+        eprintln!("Verification was successful!");
+        return Ok(true);
+    }
+    println!("{}", serde_json::to_string(&outcome)?);
+    Ok(false)
+}
+
+#[derive(Subcommand)]
+enum ScaffoldCommand {
+    /// artifacthub-pkg.yml, field for field as `kwctl scaffold artifacthub`, plus the README.
+    Artifacthub(ArtifacthubArgs),
+}
+
+#[derive(Args)]
+struct ArtifacthubArgs {
+    /// metadata.yml
+    #[arg(short = 'm', long)]
+    metadata_path: PathBuf,
+    /// questions-ui.yml (Rancher UI questions), stored as `kubewarden/questions-ui`.
+    #[arg(short = 'q', long)]
+    questions_path: Option<PathBuf>,
+    /// README.md, stored as `readme`.
+    #[arg(short = 'u', long)]
+    readme_path: Option<PathBuf>,
+    /// Write here (keeping its createdAt while the version is unchanged) instead of stdout.
+    #[arg(short = 'o', long)]
+    output: Option<PathBuf>,
+    /// Compare with --output instead of writing it; exit 1 when it is stale.
+    #[arg(long, requires = "output")]
+    check: bool,
 }
 
 #[derive(Args)]
@@ -509,6 +592,26 @@ fn main() -> ExitCode {
         Command::Testca(args) => cip_host::fixtures::testca(&args.out),
         Command::Sign(args) => sign(args),
         Command::Attest(args) => attest(args),
+        Command::Test(args) => match test(args) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::FAILURE,
+            Err(e) if e.is::<tester::Invalid>() => {
+                eprintln!("{e}");
+                return ExitCode::FAILURE;
+            }
+            Err(e) => Err(e),
+        },
+        Command::Scaffold(ScaffoldCommand::Artifacthub(args)) => match scaffold::scaffold_file(
+            &args.metadata_path,
+            args.questions_path.as_deref(),
+            args.readme_path.as_deref(),
+            args.output.as_deref(),
+            args.check,
+        ) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::FAILURE,
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
