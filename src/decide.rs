@@ -231,7 +231,7 @@ impl Judge<'_> {
         if let Some(request) = self.first_verification(repo, tag_name) {
             if let Ok(digest) = self.host.verify(&request) {
                 let at_digest = request.with_image(&format!("{repo}@{digest}"));
-                self.host.remember(&at_digest, Ok(digest.clone()));
+                self.host.remember(at_digest, Ok(digest.clone()));
                 return Ok(digest);
             }
         }

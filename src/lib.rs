@@ -70,21 +70,32 @@ fn compiled(raw: &[u8]) -> Result<Rc<Settings>, String> {
     Ok(settings)
 }
 
+/// The validation request decoded in one pass, straight into the typed request.
 #[derive(Deserialize)]
 struct Payload<'a> {
+    request: AdmissionRequest,
+    #[serde(borrow)]
+    settings: Option<&'a RawValue>,
+}
+
+/// The same, loosely: when the typed pass fails, this one finds the field to name.
+#[derive(Deserialize)]
+struct LoosePayload<'a> {
     request: serde_json::Value,
     #[serde(borrow)]
     settings: Option<&'a RawValue>,
 }
 
 fn validate(payload: &[u8]) -> CallResult {
-    let payload: Payload = serde_json::from_slice(payload)
-        .map_err(|e| format!("cannot decode the validation request: {e}"))?;
-    let raw = payload
-        .settings
-        .map(|s| s.get().as_bytes())
-        .unwrap_or(b"{}");
-    let request = AdmissionRequest::from_value(&payload.request);
+    let (request, settings) = match serde_json::from_slice::<Payload>(payload) {
+        Ok(typed) => (Ok(typed.request), typed.settings),
+        Err(_) => {
+            let loose: LoosePayload = serde_json::from_slice(payload)
+                .map_err(|e| format!("cannot decode the validation request: {e}"))?;
+            (AdmissionRequest::from_value(&loose.request), loose.settings)
+        }
+    };
+    let raw = settings.map(|s| s.get().as_bytes()).unwrap_or(b"{}");
     let response = match compiled(raw) {
         Ok(settings) => {
             let decision = match request {

@@ -27,14 +27,14 @@ pub trait Host {
     ) -> Result<Result<(), String>, String>;
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct KeylessInfo {
     pub issuer: String,
     pub subject: String,
 }
 
 /// `oci/v2/verify` requests, internally tagged as Kubewarden's SDK sends them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "type")]
 pub enum VerifyRequest {
     SigstorePubKeyVerify {

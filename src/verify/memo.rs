@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 pub struct MemoHost<'a> {
     inner: &'a mut dyn Host,
-    verify: HashMap<String, Result<String, String>>,
+    verify: HashMap<VerifyRequest, Result<String, String>>,
 }
 
 impl<'a> MemoHost<'a> {
@@ -20,10 +20,8 @@ impl<'a> MemoHost<'a> {
         }
     }
 
-    pub fn remember(&mut self, request: &VerifyRequest, answer: Result<String, String>) {
-        if let Ok(key) = serde_json::to_string(request) {
-            self.verify.insert(key, answer);
-        }
+    pub fn remember(&mut self, request: VerifyRequest, answer: Result<String, String>) {
+        self.verify.insert(request, answer);
     }
 }
 
@@ -37,14 +35,11 @@ impl Host for MemoHost<'_> {
     }
 
     fn verify(&mut self, request: &VerifyRequest) -> Result<String, String> {
-        let Ok(key) = serde_json::to_string(request) else {
-            return self.inner.verify(request);
-        };
-        if let Some(answer) = self.verify.get(&key) {
+        if let Some(answer) = self.verify.get(request) {
             return answer.clone();
         }
         let answer = self.inner.verify(request);
-        self.verify.insert(key, answer.clone());
+        self.verify.insert(request.clone(), answer.clone());
         answer
     }
 
