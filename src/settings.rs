@@ -173,7 +173,7 @@ fn policy(
     spec.set_defaults();
     if stage == Stage::Deferred {
         let compiled =
-            compile::compile_deferred(name, &spec, opts).map_err(|e| format!("{at}: {e}"))?;
+            compile::compile_deferred(name, spec, opts).map_err(|e| format!("{at}: {e}"))?;
         return Ok((compiled, Vec::new()));
     }
     let errs: FieldErrors = validate::validate_spec(&spec, opts);

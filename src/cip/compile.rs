@@ -178,11 +178,11 @@ pub fn compile(name: &str, spec: &Spec) -> Result<CompiledPolicy, String> {
 /// use (admission).
 pub fn compile_deferred(
     name: &str,
-    spec: &Spec,
+    spec: Spec,
     options: &validate::Options,
 ) -> Result<CompiledPolicy, String> {
-    let mut policy = compile_matching(name, spec)?;
-    policy.deferred = Some((spec.clone(), options.clone()));
+    let mut policy = compile_matching(name, &spec)?;
+    policy.deferred = Some((spec, options.clone()));
     Ok(policy)
 }
 
