@@ -4,19 +4,15 @@
 //! type is checked again here: a signed attestation of another type never satisfies a
 //! requirement (policy-controller's CVE-2022-35930 class).
 
-use super::authority::{direct_requests, is_not_found, keyless_request, AuthorityMatch, Image};
+use super::authority::{direct_requests, keyless_request, AuthorityMatch, Image};
 use super::certificate;
-use super::host::{Host, VerifyRequest};
+use super::host::{Host, HostFailure, VerifyRequest, NONE_VERIFIES};
 use super::identity;
 use super::signatures::{self, DSSE_ENVELOPE};
 use crate::cip::compile::{
     AttestationPolicy, AuthorityKind, CompiledAttestation, CompiledAuthority, CompiledIdentity,
 };
 use serde_json::{json, Value};
-
-const NOT_FOUND: &str = "no attestations found";
-const NONE_VERIFIES: &str = "no attestation verifies: ";
-const VERIFIED_TYPES: &str = "verified predicate types: ";
 
 pub fn evaluate(
     authority: &CompiledAuthority,
@@ -95,7 +91,7 @@ fn certificate_verifiers(
     let tag = signatures::attestation_tag(image.repo, image.digest);
     let layers = match host.oci_manifest(&tag) {
         Ok(bytes) => signatures::parse_layers(&bytes, DSSE_ENVELOPE)?,
-        Err(reason) if is_not_found(&reason) => Vec::new(),
+        Err(reason) if HostFailure::of(&reason) == HostFailure::NotFound => Vec::new(),
         Err(reason) => return Err(format!("cannot read the attestations {tag}: {reason}")),
     };
     if layers.is_empty() {
@@ -161,13 +157,13 @@ fn unsatisfied(
     errors: &[String],
     failed: &dyn Fn(&str) -> String,
 ) -> String {
+    let kinds: Vec<HostFailure> = errors.iter().map(|e| HostFailure::of(e)).collect();
     let mut seen: Vec<String> = Vec::new();
-    for e in errors {
-        if let Some((_, list)) = e.split_once(VERIFIED_TYPES) {
-            let types: Vec<String> = serde_json::from_str(list.trim()).unwrap_or_default();
+    for kind in &kinds {
+        if let HostFailure::NoneOfType(types) = kind {
             for t in types {
-                if !seen.contains(&t) {
-                    seen.push(t);
+                if !seen.contains(t) {
+                    seen.push(t.clone());
                 }
             }
         }
@@ -179,12 +175,15 @@ fn unsatisfied(
             seen.join(",")
         );
     }
-    if errors.iter().all(|e| e.contains(NOT_FOUND)) {
+    if kinds.iter().all(|k| *k == HostFailure::NotFound) {
         return failed("no matching attestations: ");
     }
-    let reasons: Vec<&str> = errors
+    let reasons: Vec<&str> = kinds
         .iter()
-        .filter_map(|e| e.split_once(NONE_VERIFIES).map(|(_, r)| r))
+        .filter_map(|k| match k {
+            HostFailure::NoneVerifies(why) => Some(why.as_str()),
+            _ => None,
+        })
         .collect();
     if !reasons.is_empty() {
         return failed(&format!(
@@ -192,12 +191,7 @@ fn unsatisfied(
             reasons.join("\n ")
         ));
     }
-    let missing = errors.iter().any(|e| {
-        e.contains("unknown operation")
-            || e.contains("unknown namespace")
-            || e.contains("has not been granted")
-    });
-    if missing {
+    if kinds.contains(&HostFailure::CapabilityMissing) {
         return failed(&format!(
             "the host does not provide the oci/v2/verify_attestations capability ({})",
             errors.join("; ")

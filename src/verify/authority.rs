@@ -4,7 +4,7 @@
 //! accepts, and lets the host verify those.
 
 use super::certificate::{self, CertIdentity};
-use super::host::{Host, KeylessInfo, VerifyRequest};
+use super::host::{Host, HostFailure, KeylessInfo, VerifyRequest};
 use super::identity;
 use super::signatures::{self, SignatureLayer};
 use crate::cip::compile::{AuthorityKind, CompiledAuthority, CompiledIdentity};
@@ -304,18 +304,13 @@ fn signature_layers(image: Image<'_>, host: &mut dyn Host) -> Result<Vec<Signatu
     let tag = signatures::signature_tag(image.repo, image.digest);
     let layers = match host.oci_manifest(&tag) {
         Ok(bytes) => signatures::parse(&bytes)?,
-        Err(reason) if is_not_found(&reason) => Vec::new(),
+        Err(reason) if HostFailure::of(&reason) == HostFailure::NotFound => Vec::new(),
         Err(reason) => return Err(format!("cannot read the signatures {tag}: {reason}")),
     };
     if layers.is_empty() {
         return Err(NO_SIGNATURES.to_string());
     }
     Ok(layers)
-}
-
-pub(super) fn is_not_found(reason: &str) -> bool {
-    let lower = reason.to_ascii_lowercase();
-    lower.contains("manifest unknown") || lower.contains("not found") || lower.contains("404")
 }
 
 /// cosign's wording: an unsigned image has no signatures; otherwise none matched, and why.

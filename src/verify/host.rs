@@ -201,6 +201,57 @@ fn pem(text: &str) -> PemCertificate<'_> {
     }
 }
 
+/// What a host's failure means, read once from its text here, so that the authorities decide on
+/// a kind rather than on words. The text itself is kept for the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostFailure {
+    /// The manifest, tag or attestation asked for does not exist.
+    NotFound,
+    /// The host lacks the capability (an older Kubewarden, or one without ours).
+    CapabilityMissing,
+    /// `verify_attestations`: attestations exist, none of the wanted type; the types it verified.
+    NoneOfType(Vec<String>),
+    /// `verify_attestations`: attestations exist, none verifies; why.
+    NoneVerifies(String),
+    /// Anything else.
+    Refused,
+}
+
+/// The words of `oci/v2/verify_attestations` answers (DESIGN.md §3.3), also used by the guest
+/// for a statement it does not believe.
+pub const NONE_VERIFIES: &str = "no attestation verifies: ";
+const NO_ATTESTATIONS: &str = "no attestations found";
+const VERIFIED_TYPES: &str = "verified predicate types: ";
+
+impl HostFailure {
+    pub fn of(reason: &str) -> HostFailure {
+        if let Some((_, list)) = reason.split_once(VERIFIED_TYPES) {
+            let types: Vec<String> = serde_json::from_str(list.trim()).unwrap_or_default();
+            if !types.is_empty() {
+                return HostFailure::NoneOfType(types);
+            }
+        }
+        if let Some((_, why)) = reason.split_once(NONE_VERIFIES) {
+            return HostFailure::NoneVerifies(why.to_string());
+        }
+        let lower = reason.to_ascii_lowercase();
+        if lower.contains("unknown operation")
+            || lower.contains("unknown namespace")
+            || lower.contains("has not been granted")
+        {
+            return HostFailure::CapabilityMissing;
+        }
+        if lower.contains(NO_ATTESTATIONS)
+            || lower.contains("manifest unknown")
+            || lower.contains("not found")
+            || lower.contains("404")
+        {
+            return HostFailure::NotFound;
+        }
+        HostFailure::Refused
+    }
+}
+
 /// Longest piece of a host answer quoted back in a message.
 const QUOTED_ANSWER_LIMIT: usize = 512;
 
@@ -306,6 +357,41 @@ mod tests {
             trusted_digest(br#"{"is_trusted":true}"#),
             Err(r#"the host's verify answer has no digest: {"is_trusted":true}"#.to_string()),
         );
+    }
+
+    #[test]
+    fn host_failures_are_read_once_into_kinds() {
+        let cases = [
+            ("OCI API error: manifest unknown", HostFailure::NotFound),
+            ("HTTP status 404", HostFailure::NotFound),
+            (
+                "no attestations found for image: r@sha256:a",
+                HostFailure::NotFound,
+            ),
+            (
+                "Callback evaluation failure: unknown operation: v2/verify_attestations",
+                HostFailure::CapabilityMissing,
+            ),
+            (
+                "capability oci/v2/verify_attestations has not been granted",
+                HostFailure::CapabilityMissing,
+            ),
+            (
+                r#"none of the wanted type; verified predicate types: ["https://spdx.dev/Document"]"#,
+                HostFailure::NoneOfType(vec!["https://spdx.dev/Document".into()]),
+            ),
+            (
+                "no attestation verifies: signature mismatch",
+                HostFailure::NoneVerifies("signature mismatch".into()),
+            ),
+            (
+                "no signature verifies with the given public key",
+                HostFailure::Refused,
+            ),
+        ];
+        for (reason, kind) in cases {
+            assert_eq!(HostFailure::of(reason), kind, "{reason}");
+        }
     }
 
     #[test]
