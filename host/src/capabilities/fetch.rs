@@ -406,6 +406,15 @@ impl Fetcher {
         }
     }
 
+    /// Where the manifest `reference` names lives: by digest, else by tag (`latest` by default).
+    fn manifest_url(&self, reference: &Reference) -> String {
+        let id = reference
+            .digest()
+            .or_else(|| reference.tag())
+            .unwrap_or("latest");
+        self.url(reference, "manifests", id)
+    }
+
     /// The manifest of `reference` (at most [`MAX_MANIFEST_BYTES`]) and its digest, checked
     /// against the reference's digest and the registry's digest header.
     pub async fn manifest(
@@ -414,20 +423,12 @@ impl Fetcher {
         accept: &[&str],
     ) -> Result<(Vec<u8>, String), FetchError> {
         let registry = reference.resolve_registry();
-        let id = reference
-            .digest()
-            .or_else(|| reference.tag())
-            .unwrap_or("latest");
-        let url = self.url(reference, "manifests", id);
+        let url = self.manifest_url(reference);
         let response = self.send(reference, Method::GET, &url, accept).await?;
         if response.status() != StatusCode::OK {
             return Err(self.status_error(response, &url).await);
         }
-        let header = response
-            .headers()
-            .get(DIGEST_HEADER)
-            .and_then(|h| h.to_str().ok())
-            .map(str::to_string);
+        let header = digest_header(&response);
         let body = self
             .body(registry, response, MAX_MANIFEST_BYTES, "manifest")
             .await?;
@@ -455,17 +456,9 @@ impl Fetcher {
         accept: &[&str],
     ) -> Result<String, FetchError> {
         let registry = reference.resolve_registry();
-        let id = reference
-            .digest()
-            .or_else(|| reference.tag())
-            .unwrap_or("latest");
-        let url = self.url(reference, "manifests", id);
+        let url = self.manifest_url(reference);
         let response = self.send(reference, Method::HEAD, &url, accept).await?;
-        let header = response
-            .headers()
-            .get(DIGEST_HEADER)
-            .and_then(|h| h.to_str().ok())
-            .map(str::to_string);
+        let header = digest_header(&response);
         match header {
             Some(digest) if response.status() == StatusCode::OK => {
                 if let Some(want) = reference.digest() {
@@ -511,6 +504,15 @@ impl Fetcher {
         }
         Ok(body)
     }
+}
+
+/// The registry's `Docker-Content-Digest` header, when it sent a readable one.
+fn digest_header(response: &Response) -> Option<String> {
+    response
+        .headers()
+        .get(DIGEST_HEADER)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string)
 }
 
 #[cfg(test)]
