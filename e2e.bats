@@ -538,6 +538,69 @@ $REGISTRY/att/otherkey:v1@$OTHERKEY_DIGEST attestation key validation failed for
   [[ "$message" == *"failed policy: needs-spdx: spec.template.spec.containers[0].image"* ]]
 }
 
+# cip_policy FILE GLOB POLICY_TYPE POLICY_TEXT [POLICY_FLAGS_YAML]: one CIP named cip-level whose
+# authorities are the key authority "signed" and the static authority "allow", and whose
+# spec.policy is the given CUE or Rego text.
+cip_policy() {
+  {
+    printf 'policies:\n  - name: cip-level\n    spec:\n      images: [{glob: "%s"}]\n      authorities:\n        - name: signed\n          key:\n            data: |\n' "$2"
+    sed 's/^/              /' "$WORK/keys/cosign.pub"
+    printf '        - name: allow\n          static: {action: pass}\n      policy:\n        type: %s\n%s        data: |\n' "$3" "${5:-}"
+    printf '%s\n' "$4" | sed 's/^/          /'
+  } >"$1"
+}
+
+@test "spec.policy: CUE over authorityMatches passes when both authorities passed" {
+  cip_policy "$BATS_TEST_TMPDIR/cip.yaml" "$REGISTRY/signed/**" cue 'import "list"
+authorityMatches: signed: signatures: list.MinItems(1)
+authorityMatches: allow: static: true
+_passing: len([for name, _ in authorityMatches {name}])
+passing: _passing & 2'
+  evaluate "$(pod_request "$REGISTRY/signed/keyed:v1")" "$BATS_TEST_TMPDIR/cip.yaml"
+  [ "$(jq -r .allowed <<<"$output")" = "true" ]
+  [ "$(patch_value /spec/containers/0/image)" = "$REGISTRY/signed/keyed:v1@$KEYED_DIGEST" ]
+}
+
+@test "spec.policy: a failing CUE policy denies, after the failed authority's error" {
+  cip_policy "$BATS_TEST_TMPDIR/cip.yaml" "$REGISTRY/signed/**" cue 'authorityMatches: {...}
+_passing: len([for name, _ in authorityMatches {name}])
+passing: _passing & 2'
+  evaluate "$(pod_request "$REGISTRY/signed/unsigned:v1")" "$BATS_TEST_TMPDIR/cip.yaml"
+  [ "$(jq -r .allowed <<<"$output")" = "false" ]
+  [ "$(jq -r .status.message <<<"$output")" = "validation failed: failed policy: cip-level: spec.containers[0].image
+$REGISTRY/signed/unsigned:v1@$UNSIGNED_DIGEST signature key validation failed for authority signed for $REGISTRY/signed/unsigned@$UNSIGNED_DIGEST: no signatures found failed evaluating cue policy for ClusterImagePolicy: failed to evaluate the policy with error: passing: conflicting values 2 and 1" ]
+}
+
+@test "spec.policy: Rego over includeObjectMeta labels admits a labelled Pod and denies another" {
+  cip_policy "$BATS_TEST_TMPDIR/cip.yaml" "$REGISTRY/knabben/**" rego 'package sigstore
+default isCompliant = false
+isCompliant {
+  input.metadata.labels.team == "payments"
+}' '        includeObjectMeta: true
+'
+  labelled=$(pod_request "$REGISTRY/knabben/netshoot:latest" | jq -c '.object.metadata.labels = {"team": "payments"}')
+  evaluate "$labelled" "$BATS_TEST_TMPDIR/cip.yaml"
+  [ "$(jq -r .allowed <<<"$output")" = "true" ]
+  other=$(pod_request "$REGISTRY/knabben/netshoot:latest" | jq -c '.object.metadata.labels = {"team": "growth"}')
+  evaluate "$other" "$BATS_TEST_TMPDIR/cip.yaml"
+  [ "$(jq -r .allowed <<<"$output")" = "false" ]
+  [ "$(jq -r .status.message <<<"$output")" = "validation failed: failed policy: cip-level: spec.containers[0].image
+$REGISTRY/knabben/netshoot:latest@$NETSHOOT_DIGEST signature key validation failed for authority signed for $REGISTRY/knabben/netshoot@$NETSHOOT_DIGEST: no signatures found failed evaluating rego policy for type ClusterImagePolicy: policy is not compliant for query 'isCompliant = data.sigstore.isCompliant'" ]
+}
+
+@test "spec.policy: fetchConfigFile lets CUE check the image's architecture" {
+  cip_policy "$BATS_TEST_TMPDIR/cip.yaml" "$REGISTRY/knabben/**" cue 'config: "linux/amd64": {architecture: "amd64", os: "linux"}' '        fetchConfigFile: true
+'
+  evaluate "$(pod_request "$REGISTRY/knabben/netshoot:latest")" "$BATS_TEST_TMPDIR/cip.yaml"
+  [ "$(jq -r .allowed <<<"$output")" = "true" ]
+  cip_policy "$BATS_TEST_TMPDIR/arm.yaml" "$REGISTRY/knabben/**" cue 'config: "linux/amd64": architecture: "arm64"' '        fetchConfigFile: true
+'
+  evaluate "$(pod_request "$REGISTRY/knabben/netshoot:latest")" "$BATS_TEST_TMPDIR/arm.yaml"
+  [ "$(jq -r .allowed <<<"$output")" = "false" ]
+  [ "$(jq -r .status.message <<<"$output")" = "validation failed: failed policy: cip-level: spec.containers[0].image
+$REGISTRY/knabben/netshoot:latest@$NETSHOOT_DIGEST signature key validation failed for authority signed for $REGISTRY/knabben/netshoot@$NETSHOOT_DIGEST: no signatures found failed evaluating cue policy for ClusterImagePolicy: failed to evaluate the policy with error: config.\"linux/amd64\".architecture: conflicting values \"amd64\" and \"arm64\"" ]
+}
+
 @test "cip-host evaluate runs one CUE policy as an attestation policy is evaluated" {
   [ -z "${KWCTL:-}" ] || skip "cip-host only"
   printf '%s\n' 'predicateType: "https://cyclonedx.org/bom"' 'predicate: metadata: tools: [{name: "trivy"}]' >"$BATS_TEST_TMPDIR/policy.cue"

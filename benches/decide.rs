@@ -25,6 +25,9 @@ impl Host for NoHost {
     fn oci_manifest(&mut self, _: &str) -> Result<Vec<u8>, String> {
         Err("no host".into())
     }
+    fn oci_manifest_config(&mut self, _: &str) -> Result<Vec<u8>, String> {
+        Err("no host".into())
+    }
     fn verify(&mut self, _: &VerifyRequest) -> Result<String, String> {
         Err("no host".into())
     }

@@ -6,6 +6,7 @@
 use crate::admission::request::AdmissionRequest;
 use crate::admission::workload::{self, ImageSite};
 use crate::cip::compile::{CompiledPolicy, Mode};
+use crate::cip_level::{self, Workload};
 use crate::field_error::{FieldErrors, Level};
 use crate::image::reference::Reference;
 use crate::settings::{NoMatchPolicy, Settings};
@@ -70,6 +71,7 @@ pub fn decide(settings: &Settings, request: &AdmissionRequest, host: &mut dyn Ho
         settings,
         host: MemoHost::new(host),
         identity: &identity,
+        workload: Workload { kind, object },
         digests: HashMap::new(),
         verdicts: HashMap::new(),
     };
@@ -118,6 +120,7 @@ struct Judge<'a> {
     settings: &'a Settings,
     host: MemoHost<'a>,
     identity: &'a ObjectIdentity,
+    workload: Workload<'a>,
     /// Tag name -> digest or the host's reason, once per distinct image.
     digests: HashMap<String, Result<String, String>>,
     /// Digest name -> policy index -> the policy's errors, once per distinct image.
@@ -256,8 +259,8 @@ impl Judge<'_> {
         let Some(policy) = self.settings.policies.get(index) else {
             return vec![format!("internal error: no policy at index {index}")];
         };
-        let authorities = match policy.authorities() {
-            Ok(authorities) => authorities,
+        let rules = match policy.rules() {
+            Ok(rules) => rules,
             Err(e) => {
                 return vec![format!(
                     "failed to process policy: {}: invalid policy: {e}",
@@ -266,25 +269,41 @@ impl Judge<'_> {
             }
         };
         let mut failures = Vec::new();
-        let mut passed = false;
-        for auth in authorities {
+        let mut passed = Vec::new();
+        for auth in &rules.authorities {
             match authority::evaluate(auth, image, &mut self.host) {
-                Ok(_) => {
-                    passed = true;
-                    break;
+                Ok(kind) => {
+                    passed.push((auth, kind));
+                    // Only a CIP-level policy needs every passing authority's result.
+                    if rules.policy.is_none() {
+                        break;
+                    }
                 }
                 Err(e) => failures.push(e),
             }
         }
-        if authorities.is_empty() {
+        if rules.authorities.is_empty() {
             failures.push(format!(
                 "failed to process policy: {}: it has no authorities",
                 policy.name
             ));
-        } else if passed {
-            failures.clear();
+            return failures;
         }
-        failures
+        if passed.is_empty() {
+            return failures;
+        }
+        match &rules.policy {
+            Some(cip) => {
+                match cip_level::judge(cip, &passed, image, &self.workload, &mut self.host) {
+                    Ok(()) => Vec::new(),
+                    Err(errors) => {
+                        failures.extend(errors);
+                        failures
+                    }
+                }
+            }
+            None => Vec::new(),
+        }
     }
 }
 

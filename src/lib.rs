@@ -19,6 +19,7 @@
 
 pub mod admission;
 pub mod cip;
+pub mod cip_level;
 pub mod cue;
 pub mod decide;
 pub mod field_error;

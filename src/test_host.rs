@@ -32,9 +32,10 @@ pub struct FakeHost {
     pub digests: HashMap<String, String>,
     pub verify: VecDeque<Result<String, String>>,
     pub manifests: VecDeque<Result<Vec<u8>, String>>,
+    pub configs: VecDeque<Result<Vec<u8>, String>>,
     pub attestations: VecDeque<Result<Vec<Value>, String>>,
     pub trust: VecDeque<Result<Result<(), String>, String>>,
-    /// Every call in order: `digest <image>`, `manifest <image>`, `verify <request json>`,
+    /// Every call in order: `digest <image>`, `manifest <image>`, `config <image>`, `verify <request json>`,
     /// `attestations <image> <predicate type> <verifier json>`, `trusted <not_after>`.
     pub calls: Vec<String>,
     pub otherwise: Otherwise,
@@ -146,6 +147,18 @@ impl Host for FakeHost {
     fn oci_manifest(&mut self, image: &str) -> Result<Vec<u8>, String> {
         self.calls.push(format!("manifest {image}"));
         if let Some(answer) = self.manifests.pop_front() {
+            return answer;
+        }
+        match &mut self.otherwise {
+            Otherwise::Unexpected => Err(UNEXPECTED.into()),
+            Otherwise::EmptyRegistry => Err(unknown(image)),
+            Otherwise::Garbage(g) => g.manifest(image),
+        }
+    }
+
+    fn oci_manifest_config(&mut self, image: &str) -> Result<Vec<u8>, String> {
+        self.calls.push(format!("config {image}"));
+        if let Some(answer) = self.configs.pop_front() {
             return answer;
         }
         match &mut self.otherwise {

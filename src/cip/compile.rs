@@ -20,7 +20,7 @@ pub enum Mode {
 pub struct CompiledPolicy {
     pub name: String,
     pub globs: Vec<Glob>,
-    authorities: OnceCell<Result<Vec<CompiledAuthority>, String>>,
+    rules: OnceCell<Result<Rules, String>>,
     /// For a policy loaded for admission: its spec, validated and compiled on first use.
     deferred: Option<(Spec, validate::Options)>,
     pub mode: Mode,
@@ -33,22 +33,43 @@ impl CompiledPolicy {
     /// evaluates every request on a fresh instance, so work for policies no image of the
     /// request matches would be paid on every request. `validate_settings` compiles everything
     /// up front, so errors still surface when the policy is deployed.
-    pub fn authorities(&self) -> Result<&[CompiledAuthority], &str> {
-        let compiled = self.authorities.get_or_init(|| match &self.deferred {
+    pub fn rules(&self) -> Result<&Rules, &str> {
+        let compiled = self.rules.get_or_init(|| match &self.deferred {
             Some((spec, options)) => {
                 let errs = validate::validate_spec(spec, options);
                 match errs.render(Level::Error) {
                     Some(rendered) => Err(rendered),
-                    None => compile_authorities(spec),
+                    None => compile_rules(spec),
                 }
             }
-            None => Ok(Vec::new()),
+            None => Ok(Rules::default()),
         });
         match compiled {
-            Ok(authorities) => Ok(authorities),
+            Ok(rules) => Ok(rules),
             Err(e) => Err(e),
         }
     }
+
+    pub fn authorities(&self) -> Result<&[CompiledAuthority], &str> {
+        self.rules().map(|r| r.authorities.as_slice())
+    }
+}
+
+/// What judges an image the policy covers: its authorities, and its CIP-level policy.
+#[derive(Debug, Default)]
+pub struct Rules {
+    pub authorities: Vec<CompiledAuthority>,
+    pub policy: Option<CipPolicy>,
+}
+
+/// `spec.policy`: evaluated over the passing authorities' results (reference §5.2).
+#[derive(Debug)]
+pub struct CipPolicy {
+    pub program: AttestationPolicy,
+    pub fetch_config_file: bool,
+    pub include_spec: bool,
+    pub include_object_meta: bool,
+    pub include_type_meta: bool,
 }
 
 #[derive(Debug)]
@@ -112,11 +133,26 @@ pub struct CompiledAttestation {
     pub policy: Option<AttestationPolicy>,
 }
 
-/// An attestation's policy, compiled once per settings document.
+/// An attestation's or a CIP's policy, compiled once per settings document.
 #[derive(Debug)]
 pub enum AttestationPolicy {
     Cue(crate::cue::Program),
     Rego(crate::rego::Program),
+}
+
+impl AttestationPolicy {
+    /// `Err` is cosign's message, naming the policy as `name` (an attestation's name, or
+    /// `ClusterImagePolicy`).
+    pub fn evaluate(&self, document: &serde_json::Value, name: &str) -> Result<(), String> {
+        match self {
+            AttestationPolicy::Cue(program) => program
+                .evaluate(document)
+                .map_err(|e| crate::policy_eval::cue_failure(name, &e)),
+            AttestationPolicy::Rego(program) => {
+                program.evaluate(document).map_err(|f| f.message(name))
+            }
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -170,7 +206,7 @@ pub fn predicate_uri(predicate_type: &str) -> String {
 /// Everything compiled now (settings validation).
 pub fn compile(name: &str, spec: &Spec) -> Result<CompiledPolicy, String> {
     let mut policy = compile_matching(name, spec)?;
-    policy.authorities = OnceCell::from(Ok(compile_authorities(spec)?));
+    policy.rules = OnceCell::from(Ok(compile_rules(spec)?));
     Ok(policy)
 }
 
@@ -186,14 +222,29 @@ pub fn compile_deferred(
     Ok(policy)
 }
 
-fn compile_authorities(spec: &Spec) -> Result<Vec<CompiledAuthority>, String> {
-    spec.authorities
+fn compile_rules(spec: &Spec) -> Result<Rules, String> {
+    let authorities = spec
+        .authorities
         .as_deref()
         .unwrap_or_default()
         .iter()
         .enumerate()
         .map(|(i, a)| compile_authority(i, a))
-        .collect()
+        .collect::<Result<_, _>>()?;
+    let policy = match &spec.policy {
+        None => None,
+        Some(p) => Some(CipPolicy {
+            program: compile_policy(p, "spec.policy")?,
+            fetch_config_file: p.fetch_config_file == Some(true),
+            include_spec: p.include_spec == Some(true),
+            include_object_meta: p.include_object_meta == Some(true),
+            include_type_meta: p.include_type_meta == Some(true),
+        }),
+    };
+    Ok(Rules {
+        authorities,
+        policy,
+    })
 }
 
 fn compile_matching(name: &str, spec: &Spec) -> Result<CompiledPolicy, String> {
@@ -239,7 +290,7 @@ fn compile_matching(name: &str, spec: &Spec) -> Result<CompiledPolicy, String> {
     Ok(CompiledPolicy {
         name: name.to_string(),
         globs,
-        authorities: OnceCell::new(),
+        rules: OnceCell::new(),
         deferred: None,
         mode,
         matches,

@@ -121,11 +121,6 @@ pub fn validate_spec(spec: &Spec, opts: &Options) -> FieldErrors {
     // spec.policy is validated without a `policy` path segment, as upstream does.
     if let Some(policy) = &spec.policy {
         validate_policy(policy, "spec", true, &mut errs);
-        errs.push(
-            "not supported by cluster-image-policy",
-            &["spec.policy"],
-            "CIP-level policies (authorityMatches, fetchConfigFile, includeSpec) are not evaluated by this version; move the check into an attestation policy or remove spec.policy",
-        );
     }
     errs
 }

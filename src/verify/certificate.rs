@@ -81,6 +81,70 @@ pub fn identity_from_der(der: &[u8]) -> Result<CertIdentity, String> {
     })
 }
 
+/// Fulcio's GitHub workflow extensions (raw bytes, as cosign reads them), under the names
+/// policy-controller gives them in a `PolicySignature`.
+const GITHUB_EXTENSIONS: [(&str, &str); 5] = [
+    ("1.3.6.1.4.1.57264.1.2", "githubWorkflowTrigger"),
+    ("1.3.6.1.4.1.57264.1.3", "githubWorkflowSha"),
+    ("1.3.6.1.4.1.57264.1.4", "githubWorkflowName"),
+    ("1.3.6.1.4.1.57264.1.5", "githubWorkflowRepo"),
+    ("1.3.6.1.4.1.57264.1.6", "githubWorkflowRef"),
+];
+
+/// A certificate read for `spec.policy`: its identity, GitHub workflow extensions, and the
+/// PEM policy-controller hashes into a signature's id (re-encoded from the DER, as Go does).
+pub struct SigningCertificate {
+    pub identity: CertIdentity,
+    pub github: Vec<(&'static str, String)>,
+    pub pem: String,
+}
+
+pub fn signing_certificate(pem: &str) -> Result<SigningCertificate, String> {
+    if pem.len() > MAX_PEM_BYTES {
+        return Err(format!("certificate larger than {MAX_PEM_BYTES} bytes"));
+    }
+    let Some(block) = keys::pem_blocks(pem).into_iter().next() else {
+        return Err("PEM decoding failed".to_string());
+    };
+    if block.label != "CERTIFICATE" {
+        return Err(format!("expected a CERTIFICATE block, got {}", block.label));
+    }
+    let identity = identity_from_der(&block.der)?;
+    let cert =
+        Certificate::from_der(&block.der).map_err(|e| format!("parsing certificate: {e}"))?;
+    let mut github = Vec::new();
+    for (oid, name) in GITHUB_EXTENSIONS {
+        let value = cert
+            .tbs_certificate
+            .extensions
+            .iter()
+            .flatten()
+            .find(|ext| ext.extn_id.to_string() == oid)
+            .map(|ext| String::from_utf8_lossy(ext.extn_value.as_bytes()).into_owned());
+        if let Some(value) = value.filter(|v| !v.is_empty()) {
+            github.push((name, value));
+        }
+    }
+    Ok(SigningCertificate {
+        identity,
+        github,
+        pem: der_to_pem(&block.der),
+    })
+}
+
+/// Go's `pem.EncodeToMemory` of a CERTIFICATE block: base64 in 64-character lines.
+fn der_to_pem(der: &[u8]) -> String {
+    use base64::Engine;
+    let text = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+    for line in text.as_bytes().chunks(64) {
+        pem.push_str(&String::from_utf8_lossy(line));
+        pem.push('\n');
+    }
+    pem.push_str("-----END CERTIFICATE-----\n");
+    pem
+}
+
 fn ia5(s: &Ia5String) -> String {
     s.as_str().to_string()
 }

@@ -9,6 +9,9 @@ pub trait Host {
     fn manifest_digest(&mut self, image: &str) -> Result<String, String>;
     /// The raw manifest of `image` (`oci/v1/oci_manifest`).
     fn oci_manifest(&mut self, image: &str) -> Result<Vec<u8>, String>;
+    /// `oci/v1/oci_manifest_config`: `{manifest, digest, config}` of an image manifest (the
+    /// host resolves an index to its own platform first), as the host sends it.
+    fn oci_manifest_config(&mut self, image: &str) -> Result<Vec<u8>, String>;
     /// A signature verification (`oci/v2/verify`); the verified digest on success.
     fn verify(&mut self, request: &VerifyRequest) -> Result<String, String>;
     /// The verified in-toto statements of one predicate type (`oci/v2/verify_attestations`).
@@ -133,6 +136,11 @@ impl Host for WapcHost {
     fn oci_manifest(&mut self, image: &str) -> Result<Vec<u8>, String> {
         let payload = serde_json::to_vec(image).map_err(|e| e.to_string())?;
         self.call("oci", "v1/oci_manifest", &payload)
+    }
+
+    fn oci_manifest_config(&mut self, image: &str) -> Result<Vec<u8>, String> {
+        let payload = serde_json::to_vec(image).map_err(|e| e.to_string())?;
+        self.call("oci", "v1/oci_manifest_config", &payload)
     }
 
     fn verify(&mut self, request: &VerifyRequest) -> Result<String, String> {

@@ -34,6 +34,10 @@ impl Host for MemoHost<'_> {
         self.inner.oci_manifest(image)
     }
 
+    fn oci_manifest_config(&mut self, image: &str) -> Result<Vec<u8>, String> {
+        self.inner.oci_manifest_config(image)
+    }
+
     fn verify(&mut self, request: &VerifyRequest) -> Result<String, String> {
         if let Some(answer) = self.verify.get(request) {
             return answer.clone();

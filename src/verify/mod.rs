@@ -3,6 +3,7 @@
 pub mod attestation;
 pub mod authority;
 pub mod certificate;
+pub mod details;
 pub mod host;
 pub mod identity;
 pub mod memo;

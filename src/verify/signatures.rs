@@ -12,6 +12,8 @@ pub const DSSE_ENVELOPE: &str = "application/vnd.dsse.envelope.v1+json";
 const ANN_CERTIFICATE: &str = "dev.sigstore.cosign/certificate";
 const ANN_CHAIN: &str = "dev.sigstore.cosign/chain";
 const ANN_BUNDLE: &str = "dev.sigstore.cosign/bundle";
+const ANN_SIGNATURE: &str = "dev.cosignproject.cosign/signature";
+const ANN_PREDICATE_TYPE: &str = "predicateType";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignatureLayer {
@@ -19,6 +21,12 @@ pub struct SignatureLayer {
     pub chain: Option<String>,
     /// The Rekor bundle's integrated time (unix seconds), when the layer carries a bundle.
     pub integrated_time: Option<i64>,
+    /// The layer's digest (`sha256:<hex>`), as the manifest names it.
+    pub digest: String,
+    /// The base64 signature annotation (empty for attestations, whose signature is in the envelope).
+    pub signature: String,
+    /// An attestation layer's `predicateType` annotation.
+    pub predicate_type: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -31,6 +39,8 @@ struct Manifest {
 struct Layer {
     #[serde(rename = "mediaType", default)]
     media_type: String,
+    #[serde(default)]
+    digest: String,
     #[serde(default)]
     annotations: BTreeMap<String, String>,
 }
@@ -80,6 +90,13 @@ pub fn parse_layers(manifest: &[u8], media_type: &str) -> Result<Vec<SignatureLa
                     b.pointer("/Payload/integratedTime")
                         .and_then(|t| t.as_i64())
                 }),
+            signature: l
+                .annotations
+                .get(ANN_SIGNATURE)
+                .cloned()
+                .unwrap_or_default(),
+            predicate_type: l.annotations.get(ANN_PREDICATE_TYPE).cloned(),
+            digest: l.digest,
         })
         .collect())
 }
