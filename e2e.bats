@@ -614,6 +614,29 @@ $REGISTRY/knabben/netshoot:latest@$NETSHOOT_DIGEST signature key validation fail
   [ "$output" = "" ]
 }
 
+@test "cip-host evaluate --kind cip runs a spec.policy over a PolicyResult, finding policy.wasm itself" {
+  [ -z "${KWCTL:-}" ] || skip "cip-host only"
+  printf '%s\n' 'package sigstore' 'default isCompliant = false' 'isCompliant { input.authorityMatches.signed.signatures[_].subject == "ci@example.com" }' >"$BATS_TEST_TMPDIR/cip.rego"
+  printf '{"authorityMatches": {"signed": {"signatures": [{"id": "ab", "subject": "ci@example.com"}]}}}' >"$BATS_TEST_TMPDIR/ok.json"
+  printf '{"authorityMatches": {"signed": {"signatures": [{"id": "ab", "subject": "dev@example.com"}]}}}' >"$BATS_TEST_TMPDIR/bad.json"
+  printf '{"authorityMatch": {}}' >"$BATS_TEST_TMPDIR/typo.json"
+  cp "$POLICY" "$BATS_TEST_TMPDIR/policy.wasm"
+  cd "$BATS_TEST_TMPDIR"
+  run "$FIXTURES" evaluate --kind cip --type rego --name ignored --policy cip.rego --input ok.json
+  [ "$status" -eq 0 ]
+  [ "$output" = "" ]
+  run "$FIXTURES" evaluate --kind cip --type rego --policy cip.rego --input bad.json
+  [ "$status" -eq 1 ]
+  [ "$output" = "failed evaluating rego policy for type ClusterImagePolicy: policy is not compliant for query 'isCompliant = data.sigstore.isCompliant'" ]
+  run "$FIXTURES" evaluate --kind cip --type rego --policy cip.rego --input typo.json
+  [ "$status" -eq 1 ]
+  [ "$output" = '"authorityMatch" is not a PolicyResult field (authorityMatches, config, spec, metadata, typemeta)' ]
+  rm policy.wasm
+  run --separate-stderr "$FIXTURES" evaluate --kind cip --type rego --policy cip.rego --input ok.json
+  [ "$status" -ne 0 ]
+  [[ "$stderr" == *"no policy module given and none found (looked for "*"policy.wasm); pass the path to policy.wasm"* ]]
+}
+
 # --- cip-host test: policy-controller's policy-tester ------------------------------------------
 
 # tester ARGS...: `cip-host test` with the registry's sources; stdout in $output, stderr apart.

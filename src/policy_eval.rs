@@ -38,6 +38,27 @@ pub struct Request {
     pub input: Value,
     #[serde(default)]
     pub name: Option<String>,
+    /// `cip`: a CIP-level policy over a `PolicyResult`; otherwise an attestation policy.
+    #[serde(default)]
+    pub kind: Option<String>,
+}
+
+/// The top-level fields of policy-controller's `PolicyResult`.
+const POLICY_RESULT_FIELDS: [&str; 5] =
+    ["authorityMatches", "config", "spec", "metadata", "typemeta"];
+
+/// A CIP-level document must be a `PolicyResult`: an unknown top-level field is a typo that
+/// policy-controller would never put there, so the author is told rather than the policy judged.
+fn check_policy_result(input: &Value) -> Result<(), String> {
+    let Some(fields) = input.as_object() else {
+        return Err("a PolicyResult document must be an object".to_string());
+    };
+    match fields.keys().find(|k| !POLICY_RESULT_FIELDS.contains(&k.as_str())) {
+        Some(unknown) => Err(format!(
+            "{unknown:?} is not a PolicyResult field (authorityMatches, config, spec, metadata, typemeta)"
+        )),
+        None => Ok(()),
+    }
 }
 
 #[derive(Serialize, Debug, PartialEq, Eq)]
@@ -47,8 +68,17 @@ pub struct Response {
 }
 
 pub fn handle(request: &Request) -> Response {
-    let name = request.name.as_deref().unwrap_or("ClusterImagePolicy");
-    match evaluate(&request.type_, &request.policy, &request.input, name) {
+    let cip = request.kind.as_deref() == Some("cip");
+    let name = match &request.name {
+        Some(name) if !cip => name.as_str(),
+        _ => "ClusterImagePolicy",
+    };
+    let checked = if cip {
+        check_policy_result(&request.input)
+    } else {
+        Ok(())
+    };
+    match checked.and_then(|()| evaluate(&request.type_, &request.policy, &request.input, name)) {
         Ok(()) => Response {
             passed: true,
             message: None,

@@ -54,8 +54,9 @@ enum Command {
     /// Repeated `validate` calls on one request with a warm instance: guest time (p50, p99),
     /// host calls per request and their time, module load and instantiation.
     Bench(BenchArgs),
-    /// One CUE policy against one JSON/YAML document, as an attestation policy is evaluated
-    /// (exit 0 silently on pass; exit 1 with policy-controller's message on failure).
+    /// One CUE or Rego policy against one JSON/YAML document, as an attestation policy or a
+    /// CIP's spec.policy is evaluated (exit 0 silently on pass; exit 1 with policy-controller's
+    /// message on failure).
     Evaluate(EvaluateArgs),
     /// Test fixture: push a cosign attestation (an in-toto statement in a DSSE envelope, key
     /// or keyless with the test CA) for an image.
@@ -184,13 +185,18 @@ impl DeadlineArgs {
 
 #[derive(Args)]
 struct EvaluateArgs {
-    /// Policy language (only `cue` in this version).
+    /// Policy language: `cue` or `rego`.
     #[arg(long = "type", default_value = "cue")]
     policy_type: String,
+    /// What the policy is: an attestation's policy over an in-toto statement, or a CIP's
+    /// `spec.policy` over a PolicyResult (`authorityMatches`, `config`, `spec`, `metadata`,
+    /// `typemeta`; messages then name `ClusterImagePolicy`).
+    #[arg(long, value_enum, default_value_t = PolicyKind::Attestation)]
+    kind: PolicyKind,
     /// The policy text.
     #[arg(long)]
     policy: PathBuf,
-    /// The document (JSON or YAML), e.g. an in-toto statement.
+    /// The document (JSON or YAML): an in-toto statement, or a PolicyResult with `--kind cip`.
     #[arg(long)]
     input: PathBuf,
     /// The name in messages (an attestation's name).
@@ -198,9 +204,32 @@ struct EvaluateArgs {
     name: String,
     #[command(flatten)]
     deadline: DeadlineArgs,
-    /// The policy module (policy.wasm) whose evaluator runs the policy.
-    #[arg(default_value = "policy.wasm")]
-    wasm: PathBuf,
+    /// The policy module whose evaluator runs the policy [default: policy.wasm next to this
+    /// binary, then in the current folder].
+    wasm: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum PolicyKind {
+    Attestation,
+    Cip,
+}
+
+/// `policy.wasm` next to the binary, then in the current folder.
+fn find_policy_wasm() -> Result<PathBuf> {
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("policy.wasm")));
+    let here = PathBuf::from("policy.wasm");
+    let candidates: Vec<PathBuf> = beside.into_iter().chain([here]).collect();
+    if let Some(found) = candidates.iter().find(|p| p.is_file()) {
+        return Ok(found.clone());
+    }
+    let looked: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
+    bail!(
+        "no policy module given and none found (looked for {}); pass the path to policy.wasm",
+        looked.join(", ")
+    )
 }
 
 #[derive(Args)]
@@ -547,9 +576,17 @@ fn evaluate(args: EvaluateArgs) -> Result<bool> {
         timeout: args.deadline.timeout(),
         ..HostOptions::default()
     };
-    let evaluator = Evaluator::new(&args.wasm, options)?;
+    let wasm = match args.wasm {
+        Some(wasm) => wasm,
+        None => find_policy_wasm()?,
+    };
+    let evaluator = Evaluator::new(&wasm, options)?;
+    let kind = match args.kind {
+        PolicyKind::Attestation => "attestation",
+        PolicyKind::Cip => "cip",
+    };
     let payload = serde_json::to_vec(&serde_json::json!({
-        "type": args.policy_type, "policy": policy, "input": input, "name": args.name
+        "type": args.policy_type, "policy": policy, "input": input, "name": args.name, "kind": kind
     }))?;
     // as `run` rejects: the deadline's message is the verdict, not a host error
     let answer = match evaluator.call("evaluate", &payload) {
