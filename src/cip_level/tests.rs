@@ -312,3 +312,36 @@ fn a_passing_signature_authority_without_readable_signatures_fails_the_cip() {
         format!("validation failed: failed policy: cip: spec.containers[0].image\n{REPO}@sha256:{HEX} cannot read the signatures {REPO}:sha256-{HEX}.sig: registry down")
     );
 }
+
+#[test]
+fn attestations_carry_the_predicate_type_as_written_and_the_layer_digest() {
+    use crate::cip::compile::{predicate_uri, AuthorityKind, CompiledAttestation};
+    let attestation = |name: &str, predicate_type: &str| CompiledAttestation {
+        name: name.into(),
+        predicate_type: predicate_type.into(),
+        predicate_uri: predicate_uri(predicate_type),
+        policy: None,
+    };
+    let key = CompiledAuthority {
+        name: "a".into(),
+        kind: AuthorityKind::Key { keys: vec![], hash: crate::cip::keys::HashAlgorithm::Sha256 },
+        attestations: vec![attestation("sbom", "cyclonedx"), attestation("vex", "openvex")],
+    };
+    let layer = |digest: &str, predicate: &str| {
+        json!({"mediaType": "application/vnd.dsse.envelope.v1+json", "digest": digest,
+            "annotations": {"dev.cosignproject.cosign/signature": "", "predicateType": predicate}})
+    };
+    let mut host = FakeHost::default();
+    host.manifests.push_back(Ok(json!({"layers": [
+        layer("sha256:c1", "https://cyclonedx.org/bom"),
+        layer("sha256:s1", "https://spdx.dev/Document"),
+    ]}).to_string().into_bytes()));
+    // the id of an attestation hashes its (empty) signature annotation: sha256 of nothing
+    assert_eq!(
+        Value::Object(details::attestations(&key, image(), &mut host).unwrap()),
+        json!({"sbom": [{"id": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                "predicateType": "cyclonedx", "digest": "sha256:c1"}],
+               "vex": []})
+    );
+    assert_eq!(host.calls, [format!("manifest {REPO}:sha256-{HEX}.att")]);
+}
