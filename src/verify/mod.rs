@@ -5,5 +5,7 @@ pub mod authority;
 pub mod certificate;
 pub mod host;
 pub mod identity;
+pub mod judge;
 pub mod memo;
 pub mod signatures;
+pub mod verifier;
