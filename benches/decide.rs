@@ -11,7 +11,7 @@
 use cluster_image_policy::admission::request::AdmissionRequest;
 use cluster_image_policy::decide::decide;
 use cluster_image_policy::settings::Settings;
-use cluster_image_policy::verify::host::{Host, VerifyRequest};
+use cluster_image_policy::verify::host::{Host, HostError, VerifyRequest};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -19,34 +19,38 @@ use std::time::{Duration, Instant};
 struct NoHost;
 
 impl Host for NoHost {
-    fn manifest_digest(&mut self, _: &str) -> Result<String, String> {
-        Err("no host".into())
+    fn manifest_digest(&mut self, _: &str) -> Result<String, HostError> {
+        Err(no_host())
     }
-    fn oci_manifest(&mut self, _: &str) -> Result<Vec<u8>, String> {
-        Err("no host".into())
+    fn oci_manifest(&mut self, _: &str) -> Result<Vec<u8>, HostError> {
+        Err(no_host())
     }
-    fn oci_manifest_config(&mut self, _: &str) -> Result<Vec<u8>, String> {
-        Err("no host".into())
+    fn oci_manifest_config(&mut self, _: &str) -> Result<Vec<u8>, HostError> {
+        Err(no_host())
     }
-    fn verify(&mut self, _: &VerifyRequest) -> Result<String, String> {
-        Err("no host".into())
+    fn verify(&mut self, _: &VerifyRequest) -> Result<String, HostError> {
+        Err(no_host())
     }
     fn verify_attestations(
         &mut self,
         _: &str,
         _: &str,
         _: &VerifyRequest,
-    ) -> Result<Vec<Value>, String> {
-        Err("no host".into())
+    ) -> Result<Vec<Value>, HostError> {
+        Err(no_host())
     }
     fn certificate_trusted(
         &mut self,
         _: &str,
         _: &[String],
         _: Option<String>,
-    ) -> Result<Result<(), String>, String> {
-        Err("no host".into())
+    ) -> Result<(), HostError> {
+        Err(no_host())
     }
+}
+
+fn no_host() -> HostError {
+    HostError::refused("no host".into())
 }
 
 fn settings(policies: usize, glob: impl Fn(usize) -> String) -> Settings {

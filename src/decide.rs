@@ -10,9 +10,10 @@ use crate::cip_level::{self, Workload};
 use crate::field_error::{FieldErrors, Level};
 use crate::image::reference::Reference;
 use crate::settings::{NoMatchPolicy, Settings};
-use crate::verify::authority;
 use crate::verify::host::{Host, VerifyRequest};
+use crate::verify::judge;
 use crate::verify::memo::MemoHost;
+use crate::verify::verifier::Image;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
@@ -167,7 +168,7 @@ impl Judge<'_> {
             }
         };
         let repo = reference.repo().name();
-        let image = authority::Image {
+        let image = Image {
             repo: &repo,
             digest: &digest,
         };
@@ -238,7 +239,9 @@ impl Judge<'_> {
                 return Ok(digest);
             }
         }
-        self.host.manifest_digest(tag_name)
+        self.host
+            .manifest_digest(tag_name)
+            .map_err(|e| e.to_string())
     }
 
     /// The first signature verification that a policy matching the image whatever its digest
@@ -251,11 +254,11 @@ impl Judge<'_> {
             .filter_map(|i| policies.get(i))
             .filter(|p| applies_to(p, self.identity))
             .flat_map(|p| p.authorities().unwrap_or_default())
-            .find_map(|a| authority::first_verify_request(a, tag_name))
+            .find_map(|a| judge::first_verify_request(a, tag_name))
     }
 
     /// The errors of one policy for one image; empty when it passes.
-    fn policy(&mut self, index: usize, image: authority::Image<'_>) -> Vec<String> {
+    fn policy(&mut self, index: usize, image: Image<'_>) -> Vec<String> {
         let Some(policy) = self.settings.policies.get(index) else {
             return vec![format!("internal error: no policy at index {index}")];
         };
@@ -271,7 +274,7 @@ impl Judge<'_> {
         let mut failures = Vec::new();
         let mut passed = Vec::new();
         for auth in &rules.authorities {
-            match authority::evaluate(auth, image, &mut self.host) {
+            match judge::evaluate(auth, image, &mut self.host) {
                 Ok(kind) => {
                     passed.push((auth, kind));
                     // Only a CIP-level policy needs every passing authority's result.

@@ -3,7 +3,7 @@
 //! `otherwise` says: an error, what an empty registry answers, or mutated registry data (fuzzing).
 
 use crate::fuzz::mutate::{Mutator, Rng};
-use crate::verify::host::{Host, VerifyRequest};
+use crate::verify::host::{Host, HostError, VerifyRequest};
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
 
@@ -30,11 +30,12 @@ pub struct Garbage {
 pub struct FakeHost {
     /// Tag -> `sha256:<hex>`, answered by `manifest_digest` before anything else.
     pub digests: HashMap<String, String>,
+    /// Scripted answers; an `Err` is the host's failure text, read as the real host's is.
     pub verify: VecDeque<Result<String, String>>,
     pub manifests: VecDeque<Result<Vec<u8>, String>>,
     pub configs: VecDeque<Result<Vec<u8>, String>>,
     pub attestations: VecDeque<Result<Vec<Value>, String>>,
-    pub trust: VecDeque<Result<Result<(), String>, String>>,
+    pub trust: VecDeque<Result<(), HostError>>,
     /// Every call in order: `digest <image>`, `manifest <image>`, `config <image>`, `verify <request json>`,
     /// `attestations <image> <predicate type> <verifier json>`, `trusted <not_after>`.
     pub calls: Vec<String>,
@@ -122,17 +123,64 @@ impl Garbage {
         Ok(out)
     }
 
-    fn trust(&mut self) -> Result<Result<(), String>, String> {
+    fn trust(&mut self) -> Result<(), HostError> {
         match self.rng.below(3) {
-            0 => Ok(Ok(())),
-            1 => Ok(Err("certificate expired".into())),
-            _ => Err("boom".into()),
+            0 => Ok(()),
+            1 => Err(HostError::untrusted(Some("certificate expired".into()))),
+            _ => Err(HostError::from_host("boom".into())),
         }
     }
 }
 
 impl Host for FakeHost {
-    fn manifest_digest(&mut self, image: &str) -> Result<String, String> {
+    fn manifest_digest(&mut self, image: &str) -> Result<String, HostError> {
+        self.digest_text(image).map_err(HostError::from_host)
+    }
+
+    fn oci_manifest(&mut self, image: &str) -> Result<Vec<u8>, HostError> {
+        self.manifest_text(image).map_err(HostError::from_host)
+    }
+
+    fn oci_manifest_config(&mut self, image: &str) -> Result<Vec<u8>, HostError> {
+        self.config_text(image).map_err(HostError::from_host)
+    }
+
+    fn verify(&mut self, request: &VerifyRequest) -> Result<String, HostError> {
+        self.verify_text(request).map_err(HostError::from_host)
+    }
+
+    fn verify_attestations(
+        &mut self,
+        image: &str,
+        predicate_type: &str,
+        verifier: &VerifyRequest,
+    ) -> Result<Vec<Value>, HostError> {
+        self.attestations_text(image, predicate_type, verifier)
+            .map_err(HostError::from_host)
+    }
+
+    fn certificate_trusted(
+        &mut self,
+        _: &str,
+        _: &[String],
+        not_after: Option<String>,
+    ) -> Result<(), HostError> {
+        self.calls.push(format!("trusted {not_after:?}"));
+        if let Some(answer) = self.trust.pop_front() {
+            return answer;
+        }
+        match &mut self.otherwise {
+            Otherwise::Unexpected | Otherwise::EmptyRegistry => {
+                Err(HostError::from_host(UNEXPECTED.into()))
+            }
+            Otherwise::Garbage(g) => g.trust(),
+        }
+    }
+}
+
+/// The host's answers as its texts, before the guest reads them.
+impl FakeHost {
+    fn digest_text(&mut self, image: &str) -> Result<String, String> {
         self.calls.push(format!("digest {image}"));
         if let Some(digest) = self.digests.get(image) {
             return Ok(digest.clone());
@@ -144,7 +192,7 @@ impl Host for FakeHost {
         }
     }
 
-    fn oci_manifest(&mut self, image: &str) -> Result<Vec<u8>, String> {
+    fn manifest_text(&mut self, image: &str) -> Result<Vec<u8>, String> {
         self.calls.push(format!("manifest {image}"));
         if let Some(answer) = self.manifests.pop_front() {
             return answer;
@@ -156,7 +204,7 @@ impl Host for FakeHost {
         }
     }
 
-    fn oci_manifest_config(&mut self, image: &str) -> Result<Vec<u8>, String> {
+    fn config_text(&mut self, image: &str) -> Result<Vec<u8>, String> {
         self.calls.push(format!("config {image}"));
         if let Some(answer) = self.configs.pop_front() {
             return answer;
@@ -168,7 +216,7 @@ impl Host for FakeHost {
         }
     }
 
-    fn verify(&mut self, request: &VerifyRequest) -> Result<String, String> {
+    fn verify_text(&mut self, request: &VerifyRequest) -> Result<String, String> {
         self.calls.push(format!(
             "verify {}",
             serde_json::to_string(request).unwrap_or_default()
@@ -185,7 +233,7 @@ impl Host for FakeHost {
         }
     }
 
-    fn verify_attestations(
+    fn attestations_text(
         &mut self,
         image: &str,
         predicate_type: &str,
@@ -204,22 +252,6 @@ impl Host for FakeHost {
                 "Callback evaluation failure: no attestations found for image: {image}"
             )),
             Otherwise::Garbage(g) => g.statements(predicate_type),
-        }
-    }
-
-    fn certificate_trusted(
-        &mut self,
-        _: &str,
-        _: &[String],
-        not_after: Option<String>,
-    ) -> Result<Result<(), String>, String> {
-        self.calls.push(format!("trusted {not_after:?}"));
-        if let Some(answer) = self.trust.pop_front() {
-            return answer;
-        }
-        match &mut self.otherwise {
-            Otherwise::Unexpected | Otherwise::EmptyRegistry => Err(UNEXPECTED.into()),
-            Otherwise::Garbage(g) => g.trust(),
         }
     }
 }

@@ -5,8 +5,8 @@
 //! `MAX_CHILDREN` children, nested indexes at most `MAX_DEPTH` deep.
 
 use super::config_file;
-use crate::verify::authority::Image;
 use crate::verify::host::Host;
+use crate::verify::verifier::Image;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 

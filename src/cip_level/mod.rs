@@ -9,9 +9,9 @@ mod config_file;
 pub use config::MAX_CHILDREN;
 
 use crate::cip::compile::{CipPolicy, CompiledAuthority};
-use crate::verify::authority::{AuthorityMatch, Image};
 use crate::verify::details;
 use crate::verify::host::Host;
+use crate::verify::verifier::{AuthorityMatch, Image};
 use serde_json::{json, Map, Value};
 
 /// The object being admitted, as policy-controller's `include*` fields see it.

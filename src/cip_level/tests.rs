@@ -324,8 +324,14 @@ fn attestations_carry_the_predicate_type_as_written_and_the_layer_digest() {
     };
     let key = CompiledAuthority {
         name: "a".into(),
-        kind: AuthorityKind::Key { keys: vec![], hash: crate::cip::keys::HashAlgorithm::Sha256 },
-        attestations: vec![attestation("sbom", "cyclonedx"), attestation("vex", "openvex")],
+        kind: AuthorityKind::Key {
+            keys: vec![],
+            hash: crate::cip::keys::HashAlgorithm::Sha256,
+        },
+        attestations: vec![
+            attestation("sbom", "cyclonedx"),
+            attestation("vex", "openvex"),
+        ],
     };
     let layer = |digest: &str, predicate: &str| {
         json!({"mediaType": "application/vnd.dsse.envelope.v1+json", "digest": digest,
@@ -335,7 +341,9 @@ fn attestations_carry_the_predicate_type_as_written_and_the_layer_digest() {
     host.manifests.push_back(Ok(json!({"layers": [
         layer("sha256:c1", "https://cyclonedx.org/bom"),
         layer("sha256:s1", "https://spdx.dev/Document"),
-    ]}).to_string().into_bytes()));
+    ]})
+    .to_string()
+    .into_bytes()));
     // the id of an attestation hashes its (empty) signature annotation: sha256 of nothing
     assert_eq!(
         Value::Object(details::attestations(&key, image(), &mut host).unwrap()),

@@ -7,7 +7,8 @@ use crate::cip::compile::{
 };
 use crate::cip::keys::HashAlgorithm;
 use crate::test_host::FakeHost;
-use crate::verify::authority::{evaluate, Image};
+use crate::verify::judge::evaluate;
+use crate::verify::verifier::Image;
 use serde_json::Value;
 
 const PREDICATE_TYPE: &str = "https://fuzz.example/predicate";

@@ -4,11 +4,11 @@
 //! type is checked again here: a signed attestation of another type never satisfies a
 //! requirement (policy-controller's CVE-2022-35930 class).
 
-use super::authority::{direct_requests, keyless_request, AuthorityMatch, Image};
 use super::certificate;
-use super::host::{Host, HostFailure, VerifyRequest, NONE_VERIFIES};
+use super::host::{Host, HostError, HostFailure, VerifyRequest};
 use super::identity;
 use super::signatures::{self, DSSE_ENVELOPE};
+use super::verifier::{self, AuthorityMatch, Image};
 use crate::cip::compile::{
     AttestationPolicy, AuthorityKind, CompiledAttestation, CompiledAuthority, CompiledIdentity,
 };
@@ -41,11 +41,11 @@ pub fn evaluate(
                         .into_iter()
                         .partition(|s| names_digest(s, image.digest));
                     if !other.is_empty() {
-                        errors.push(format!(
-                            "{NONE_VERIFIES}the host returned {} statement(s) whose subject does not name {}",
+                        errors.push(HostError::none_verifies(format!(
+                            "the host returned {} statement(s) whose subject does not name {}",
                             other.len(),
                             image.digest
-                        ));
+                        )));
                     }
                     statements.extend(about);
                 }
@@ -70,7 +70,7 @@ fn verifiers(
     image: Image<'_>,
     host: &mut dyn Host,
 ) -> Result<Vec<VerifyRequest>, String> {
-    if let Some(requests) = direct_requests(kind, &image.name()) {
+    if let Some(requests) = verifier::direct_requests(kind, &image.name()) {
         return Ok(requests);
     }
     match kind {
@@ -89,11 +89,7 @@ fn certificate_verifiers(
     host: &mut dyn Host,
 ) -> Result<Vec<VerifyRequest>, String> {
     let tag = signatures::attestation_tag(image.repo, image.digest);
-    let layers = match host.oci_manifest(&tag) {
-        Ok(bytes) => signatures::parse_layers(&bytes, DSSE_ENVELOPE)?,
-        Err(reason) if HostFailure::of(&reason) == HostFailure::NotFound => Vec::new(),
-        Err(reason) => return Err(format!("cannot read the attestations {tag}: {reason}")),
-    };
+    let layers = verifier::read_layers(host, &tag, DSSE_ENVELOPE, "attestations")?;
     if layers.is_empty() {
         return Err("no matching attestations: ".to_string());
     }
@@ -119,25 +115,14 @@ fn certificate_verifiers(
             continue;
         }
         match ca_cert {
-            Some(ca) => {
-                let at = layer.integrated_time.map(signatures::rfc3339);
-                match host.certificate_trusted(pem, &[ca.to_string()], at) {
-                    Ok(Ok(())) => verifiers.push(VerifyRequest::SigstoreCertificateVerify {
-                        image: image.name(),
-                        certificate: pem.as_bytes().to_vec(),
-                        certificate_chain: Some(vec![ca.as_bytes().to_vec()]),
-                        require_rekor_bundle: layer.integrated_time.is_some(),
-                        annotations: None,
-                    }),
-                    Ok(Err(reason)) => {
-                        reasons.push(format!("certificate not trusted by ca-cert: {reason}"))
-                    }
-                    Err(reason) => reasons.push(reason),
-                }
-            }
+            Some(ca) => match verifier::ca_trusted_request(host, image, layer, pem, ca) {
+                Ok(request) => verifiers.push(request),
+                Err(e) if e.kind == HostFailure::Untrusted => reasons.push(verifier::untrusted(&e)),
+                Err(e) => reasons.push(e.to_string()),
+            },
             None => {
                 for (issuer, subject) in pairs {
-                    let request = keyless_request(&image.name(), &issuer, &subject);
+                    let request = verifier::keyless_request(&image.name(), &issuer, &subject);
                     if !verifiers.contains(&request) {
                         verifiers.push(request);
                     }
@@ -154,16 +139,15 @@ fn certificate_verifiers(
 /// Why no statement of the wanted type was verified, in policy-controller's words.
 fn unsatisfied(
     wanted: &CompiledAttestation,
-    errors: &[String],
+    errors: &[HostError],
     failed: &dyn Fn(&str) -> String,
 ) -> String {
-    let kinds: Vec<HostFailure> = errors.iter().map(|e| HostFailure::of(e)).collect();
-    let mut seen: Vec<String> = Vec::new();
-    for kind in &kinds {
-        if let HostFailure::NoneOfType(types) = kind {
+    let mut seen: Vec<&str> = Vec::new();
+    for error in errors {
+        if let HostFailure::NoneOfType(types) = &error.kind {
             for t in types {
-                if !seen.contains(t) {
-                    seen.push(t.clone());
+                if !seen.contains(&t.as_str()) {
+                    seen.push(t);
                 }
             }
         }
@@ -175,12 +159,12 @@ fn unsatisfied(
             seen.join(",")
         );
     }
-    if kinds.iter().all(|k| *k == HostFailure::NotFound) {
+    if errors.iter().all(|e| e.kind == HostFailure::NotFound) {
         return failed("no matching attestations: ");
     }
-    let reasons: Vec<&str> = kinds
+    let reasons: Vec<&str> = errors
         .iter()
-        .filter_map(|k| match k {
+        .filter_map(|e| match &e.kind {
             HostFailure::NoneVerifies(why) => Some(why.as_str()),
             _ => None,
         })
@@ -191,13 +175,23 @@ fn unsatisfied(
             reasons.join("\n ")
         ));
     }
-    if kinds.contains(&HostFailure::CapabilityMissing) {
+    let all = || {
+        errors
+            .iter()
+            .map(HostError::reason)
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    if errors
+        .iter()
+        .any(|e| e.kind == HostFailure::CapabilityMissing)
+    {
         return failed(&format!(
             "the host does not provide the oci/v2/verify_attestations capability ({})",
-            errors.join("; ")
+            all()
         ));
     }
-    failed(&errors.join("; "))
+    failed(&all())
 }
 
 /// The host must only return statements about this image; the guest checks it again, so that a

@@ -7,11 +7,11 @@
 //! an accepted identity, for a key authority the layers without a certificate (all layers
 //! when every one has a certificate). Registry data: the manifest reader is bounded.
 
-use super::authority::Image;
 use super::certificate;
 use super::host::{Host, HostFailure};
 use super::identity;
 use super::signatures::{self, SignatureLayer, DSSE_ENVELOPE};
+use super::verifier::Image;
 use crate::cip::compile::{AuthorityKind, CompiledAuthority};
 use base64::Engine;
 use serde_json::{Map, Value};
@@ -60,7 +60,7 @@ pub fn attestations(
 fn layers(tag: &str, media_type: &str, host: &mut dyn Host) -> Result<Vec<SignatureLayer>, String> {
     match host.oci_manifest(tag) {
         Ok(bytes) => signatures::parse_layers(&bytes, media_type),
-        Err(reason) if HostFailure::of(&reason) == HostFailure::NotFound => Ok(Vec::new()),
+        Err(e) if e.kind == HostFailure::NotFound => Ok(Vec::new()),
         Err(reason) => Err(format!("cannot read the signatures {tag}: {reason}")),
     }
 }

@@ -6,28 +6,28 @@ use std::collections::BTreeMap;
 
 pub trait Host {
     /// Tag -> digest (`oci/v1/manifest_digest`).
-    fn manifest_digest(&mut self, image: &str) -> Result<String, String>;
+    fn manifest_digest(&mut self, image: &str) -> Result<String, HostError>;
     /// The raw manifest of `image` (`oci/v1/oci_manifest`).
-    fn oci_manifest(&mut self, image: &str) -> Result<Vec<u8>, String>;
+    fn oci_manifest(&mut self, image: &str) -> Result<Vec<u8>, HostError>;
     /// `oci/v1/oci_manifest_config`: `{manifest, digest, config}` of an image manifest (the
     /// host resolves an index to its own platform first), as the host sends it.
-    fn oci_manifest_config(&mut self, image: &str) -> Result<Vec<u8>, String>;
+    fn oci_manifest_config(&mut self, image: &str) -> Result<Vec<u8>, HostError>;
     /// A signature verification (`oci/v2/verify`); the verified digest on success.
-    fn verify(&mut self, request: &VerifyRequest) -> Result<String, String>;
+    fn verify(&mut self, request: &VerifyRequest) -> Result<String, HostError>;
     /// The verified in-toto statements of one predicate type (`oci/v2/verify_attestations`).
     fn verify_attestations(
         &mut self,
         image: &str,
         predicate_type: &str,
         verifier: &VerifyRequest,
-    ) -> Result<Vec<serde_json::Value>, String>;
-    /// `crypto/v1/is_certificate_trusted`: `Ok(Err(reason))` when the host says untrusted.
+    ) -> Result<Vec<serde_json::Value>, HostError>;
+    /// `crypto/v1/is_certificate_trusted`: an untrusted certificate is a `HostFailure::Untrusted`.
     fn certificate_trusted(
         &mut self,
         certificate_pem: &str,
         chain_pem: &[String],
         not_after: Option<String>,
-    ) -> Result<Result<(), String>, String>;
+    ) -> Result<(), HostError>;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -117,36 +117,39 @@ struct TrustRequest<'a> {
 }
 
 impl WapcHost {
-    fn call(&self, namespace: &str, operation: &str, payload: &[u8]) -> Result<Vec<u8>, String> {
+    fn call(&self, namespace: &str, operation: &str, payload: &[u8]) -> Result<Vec<u8>, HostError> {
         kubewarden_policy_sdk::wapc_guest::host_call("kubewarden", namespace, operation, payload)
-            .map_err(|e| host_reason(&e.to_string()))
+            .map_err(|e| HostError::from_host(host_reason(&e.to_string())))
     }
 }
 
 impl Host for WapcHost {
-    fn manifest_digest(&mut self, image: &str) -> Result<String, String> {
-        let payload = serde_json::to_vec(image).map_err(|e| e.to_string())?;
+    fn manifest_digest(&mut self, image: &str) -> Result<String, HostError> {
+        let payload = serde_json::to_vec(image).map_err(HostError::encoding)?;
         let bytes = self.call("oci", "v1/manifest_digest", &payload)?;
-        let response: DigestResponse = serde_json::from_slice(&bytes)
-            .map_err(|e| format!("cannot decode the host's manifest_digest answer: {e}"))?;
-        check_digest(&response.digest)?;
+        let response: DigestResponse = serde_json::from_slice(&bytes).map_err(|e| {
+            HostError::refused(format!(
+                "cannot decode the host's manifest_digest answer: {e}"
+            ))
+        })?;
+        check_digest(&response.digest).map_err(HostError::refused)?;
         Ok(response.digest)
     }
 
-    fn oci_manifest(&mut self, image: &str) -> Result<Vec<u8>, String> {
-        let payload = serde_json::to_vec(image).map_err(|e| e.to_string())?;
+    fn oci_manifest(&mut self, image: &str) -> Result<Vec<u8>, HostError> {
+        let payload = serde_json::to_vec(image).map_err(HostError::encoding)?;
         self.call("oci", "v1/oci_manifest", &payload)
     }
 
-    fn oci_manifest_config(&mut self, image: &str) -> Result<Vec<u8>, String> {
-        let payload = serde_json::to_vec(image).map_err(|e| e.to_string())?;
+    fn oci_manifest_config(&mut self, image: &str) -> Result<Vec<u8>, HostError> {
+        let payload = serde_json::to_vec(image).map_err(HostError::encoding)?;
         self.call("oci", "v1/oci_manifest_config", &payload)
     }
 
-    fn verify(&mut self, request: &VerifyRequest) -> Result<String, String> {
-        let payload = serde_json::to_vec(request).map_err(|e| e.to_string())?;
+    fn verify(&mut self, request: &VerifyRequest) -> Result<String, HostError> {
+        let payload = serde_json::to_vec(request).map_err(HostError::encoding)?;
         let bytes = self.call("oci", "v2/verify", &payload)?;
-        trusted_digest(&bytes)
+        trusted_digest(&bytes).map_err(HostError::refused)
     }
 
     fn verify_attestations(
@@ -154,22 +157,25 @@ impl Host for WapcHost {
         image: &str,
         predicate_type: &str,
         verifier: &VerifyRequest,
-    ) -> Result<Vec<serde_json::Value>, String> {
+    ) -> Result<Vec<serde_json::Value>, HostError> {
         let request = AttestationsRequest {
             image,
             predicate_type,
             verifier,
         };
-        let payload = serde_json::to_vec(&request).map_err(|e| e.to_string())?;
+        let payload = serde_json::to_vec(&request).map_err(HostError::encoding)?;
         let bytes = self.call("oci", "v2/verify_attestations", &payload)?;
-        let response: AttestationsResponse = serde_json::from_slice(&bytes)
-            .map_err(|e| format!("cannot decode the host's verify_attestations answer: {e}"))?;
-        check_digest(&response.digest)?;
+        let response: AttestationsResponse = serde_json::from_slice(&bytes).map_err(|e| {
+            HostError::refused(format!(
+                "cannot decode the host's verify_attestations answer: {e}"
+            ))
+        })?;
+        check_digest(&response.digest).map_err(HostError::refused)?;
         if !image.ends_with(&format!("@{}", response.digest)) {
-            return Err(format!(
+            return Err(HostError::refused(format!(
                 "the host verified attestations of {}, not of {image}",
                 response.digest
-            ));
+            )));
         }
         Ok(response.statements)
     }
@@ -179,7 +185,7 @@ impl Host for WapcHost {
         certificate_pem: &str,
         chain_pem: &[String],
         not_after: Option<String>,
-    ) -> Result<Result<(), String>, String> {
+    ) -> Result<(), HostError> {
         let request = TrustRequest {
             cert: PemCertificate {
                 encoding: "Pem",
@@ -188,17 +194,18 @@ impl Host for WapcHost {
             cert_chain: Some(chain_pem.iter().map(|s| pem(s)).collect()),
             not_after,
         };
-        let payload = serde_json::to_vec(&request).map_err(|e| e.to_string())?;
+        let payload = serde_json::to_vec(&request).map_err(HostError::encoding)?;
         let bytes = self.call("crypto", "v1/is_certificate_trusted", &payload)?;
-        let response: TrustResponse = serde_json::from_slice(&bytes)
-            .map_err(|e| format!("cannot decode the host's is_certificate_trusted answer: {e}"))?;
-        Ok(if response.trusted {
+        let response: TrustResponse = serde_json::from_slice(&bytes).map_err(|e| {
+            HostError::refused(format!(
+                "cannot decode the host's is_certificate_trusted answer: {e}"
+            ))
+        })?;
+        if response.trusted {
             Ok(())
         } else {
-            Err(response
-                .reason
-                .unwrap_or_else(|| "certificate not trusted".to_string()))
-        })
+            Err(HostError::untrusted(response.reason))
+        }
     }
 }
 
@@ -209,8 +216,15 @@ fn pem(text: &str) -> PemCertificate<'_> {
     }
 }
 
-/// What a host's failure means, read once from its text here, so that the authorities decide on
-/// a kind rather than on words. The text itself is kept for the message.
+/// A host call that did not answer "yes": what it means, read once here from the host's text so
+/// that the authorities decide on a kind rather than on words, and that text (its first line,
+/// bounded) for the messages, which quote it as policy-controller quotes cosign's errors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostError {
+    pub kind: HostFailure,
+    reason: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostFailure {
     /// The manifest, tag or attestation asked for does not exist.
@@ -221,18 +235,74 @@ pub enum HostFailure {
     NoneOfType(Vec<String>),
     /// `verify_attestations`: attestations exist, none verifies; why.
     NoneVerifies(String),
-    /// Anything else.
+    /// `verify`: the image carries no signatures at all.
+    Unsigned,
+    /// `is_certificate_trusted`: the certificate does not chain to the given CA; the host's why.
+    Untrusted,
+    /// Anything else, including an answer the guest cannot read or does not believe.
     Refused,
 }
 
 /// The words of `oci/v2/verify_attestations` answers (DESIGN.md §3.3), also used by the guest
 /// for a statement it does not believe.
-pub const NONE_VERIFIES: &str = "no attestation verifies: ";
+const NONE_VERIFIES: &str = "no attestation verifies: ";
 const NO_ATTESTATIONS: &str = "no attestations found";
 const VERIFIED_TYPES: &str = "verified predicate types: ";
+const NO_SIGNATURES: &str = "no signatures found";
+const NOT_TRUSTED: &str = "certificate not trusted";
+
+impl HostError {
+    /// The host's own failure text, classified.
+    pub fn from_host(reason: String) -> HostError {
+        HostError {
+            kind: HostFailure::of(&reason),
+            reason,
+        }
+    }
+
+    /// A failure the guest found in an answer (undecodable, or not believed): never a kind
+    /// read from words an answer may quote.
+    pub fn refused(reason: String) -> HostError {
+        HostError {
+            kind: HostFailure::Refused,
+            reason,
+        }
+    }
+
+    /// Attestations returned by the host that the guest does not believe, as if the host had
+    /// said none verifies.
+    pub fn none_verifies(why: String) -> HostError {
+        HostError {
+            reason: format!("{NONE_VERIFIES}{why}"),
+            kind: HostFailure::NoneVerifies(why),
+        }
+    }
+
+    /// `is_certificate_trusted` said no, with the host's reason if it gave one.
+    pub fn untrusted(reason: Option<String>) -> HostError {
+        HostError {
+            kind: HostFailure::Untrusted,
+            reason: reason.unwrap_or_else(|| NOT_TRUSTED.to_string()),
+        }
+    }
+
+    fn encoding(e: serde_json::Error) -> HostError {
+        HostError::refused(e.to_string())
+    }
+
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+impl std::fmt::Display for HostError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
 
 impl HostFailure {
-    pub fn of(reason: &str) -> HostFailure {
+    fn of(reason: &str) -> HostFailure {
         if let Some((_, list)) = reason.split_once(VERIFIED_TYPES) {
             let types: Vec<String> = serde_json::from_str(list.trim()).unwrap_or_default();
             if !types.is_empty() {
@@ -252,12 +322,25 @@ impl HostFailure {
         if lower.contains(NO_ATTESTATIONS)
             || lower.contains("manifest unknown")
             || lower.contains("not found")
-            || lower.contains("404")
+            || has_word(&lower, "404")
         {
             return HostFailure::NotFound;
         }
+        // cosign's own words, as policy-controller looks for them: case matters.
+        if reason.contains(NO_SIGNATURES) {
+            return HostFailure::Unsigned;
+        }
         HostFailure::Refused
     }
+}
+
+/// `word` in `text` not inside a longer word: an HTTP status, not three digits of a digest.
+fn has_word(text: &str, word: &str) -> bool {
+    text.match_indices(word).any(|(at, _)| {
+        let before = text.get(..at).and_then(|s| s.chars().next_back());
+        let after = text.get(at + word.len()..).and_then(|s| s.chars().next());
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
 }
 
 /// Longest piece of a host answer quoted back in a message.
@@ -396,6 +479,17 @@ mod tests {
                 "no signature verifies with the given public key",
                 HostFailure::Refused,
             ),
+            (
+                "Callback evaluation failure: no signatures found for image: r:1 ",
+                HostFailure::Unsigned,
+            ),
+            ("No signatures found", HostFailure::Refused),
+            // Three digits of a digest are not an HTTP status.
+            (
+                "connection reset while reading r@sha256:0a4041f",
+                HostFailure::Refused,
+            ),
+            ("status 404: gone", HostFailure::NotFound),
         ];
         for (reason, kind) in cases {
             assert_eq!(HostFailure::of(reason), kind, "{reason}");
@@ -428,7 +522,7 @@ mod tests {
     #[test]
     fn native_host_calls_fail_closed_with_a_reason() {
         let err = WapcHost.manifest_digest("nginx").unwrap_err();
-        assert!(!err.is_empty());
+        assert!(!err.reason().is_empty());
     }
 
     #[test]

@@ -3,13 +3,13 @@
 //! answer to a verification made on a tag is also remembered for the same request made on the
 //! digest it verified, so the authority that needs it does not ask again.
 
-use super::host::{Host, VerifyRequest};
+use super::host::{Host, HostError, VerifyRequest};
 use serde_json::Value;
 use std::collections::HashMap;
 
 pub struct MemoHost<'a> {
     inner: &'a mut dyn Host,
-    verify: HashMap<VerifyRequest, Result<String, String>>,
+    verify: HashMap<VerifyRequest, Result<String, HostError>>,
 }
 
 impl<'a> MemoHost<'a> {
@@ -20,25 +20,25 @@ impl<'a> MemoHost<'a> {
         }
     }
 
-    pub fn remember(&mut self, request: VerifyRequest, answer: Result<String, String>) {
+    pub fn remember(&mut self, request: VerifyRequest, answer: Result<String, HostError>) {
         self.verify.insert(request, answer);
     }
 }
 
 impl Host for MemoHost<'_> {
-    fn manifest_digest(&mut self, image: &str) -> Result<String, String> {
+    fn manifest_digest(&mut self, image: &str) -> Result<String, HostError> {
         self.inner.manifest_digest(image)
     }
 
-    fn oci_manifest(&mut self, image: &str) -> Result<Vec<u8>, String> {
+    fn oci_manifest(&mut self, image: &str) -> Result<Vec<u8>, HostError> {
         self.inner.oci_manifest(image)
     }
 
-    fn oci_manifest_config(&mut self, image: &str) -> Result<Vec<u8>, String> {
+    fn oci_manifest_config(&mut self, image: &str) -> Result<Vec<u8>, HostError> {
         self.inner.oci_manifest_config(image)
     }
 
-    fn verify(&mut self, request: &VerifyRequest) -> Result<String, String> {
+    fn verify(&mut self, request: &VerifyRequest) -> Result<String, HostError> {
         if let Some(answer) = self.verify.get(request) {
             return answer.clone();
         }
@@ -52,7 +52,7 @@ impl Host for MemoHost<'_> {
         image: &str,
         predicate_type: &str,
         verifier: &VerifyRequest,
-    ) -> Result<Vec<Value>, String> {
+    ) -> Result<Vec<Value>, HostError> {
         self.inner
             .verify_attestations(image, predicate_type, verifier)
     }
@@ -62,7 +62,7 @@ impl Host for MemoHost<'_> {
         certificate_pem: &str,
         chain_pem: &[String],
         not_after: Option<String>,
-    ) -> Result<Result<(), String>, String> {
+    ) -> Result<(), HostError> {
         self.inner
             .certificate_trusted(certificate_pem, chain_pem, not_after)
     }

@@ -6,5 +6,7 @@ pub mod certificate;
 pub mod details;
 pub mod host;
 pub mod identity;
+pub mod judge;
 pub mod memo;
 pub mod signatures;
+pub mod verifier;

@@ -1,5 +1,5 @@
 use super::*;
-use crate::cip::compile::Matcher;
+use crate::cip::compile::{CompiledIdentity, Matcher};
 use crate::test_host::FakeHost;
 
 const DIGEST: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
@@ -284,5 +284,21 @@ fn every_listed_attestation_must_be_satisfied() {
     assert_eq!(
         evaluate(&a, IMAGE, &mut host),
         Ok(AuthorityMatch::Attestations)
+    );
+}
+
+/// A registry failure naming a digest with "404" in it is a failure, not a missing `.sig` tag:
+/// the image is not taken for unsigned.
+#[test]
+fn a_refused_signature_read_is_not_read_as_not_found_from_a_digest() {
+    let mut host = FakeHost::default();
+    host.verify.push_back(Err("boom".into()));
+    host.manifests.push_back(Err(
+        "connection reset reading ghcr.io/acme/app:sha256-a4044.sig".into(),
+    ));
+    let err = evaluate(&keyless_authority(&[("https://i", "s")]), IMAGE, &mut host).unwrap_err();
+    assert!(
+        err.ends_with("cannot read the signatures ghcr.io/acme/app:sha256-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sig: connection reset reading ghcr.io/acme/app:sha256-a4044.sig"),
+        "{err}"
     );
 }
