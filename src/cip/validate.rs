@@ -234,10 +234,11 @@ fn unsupported_here(a: &Authority, path: &str, errs: &mut FieldErrors) {
             "signatures and attestations are read from the image's own repository; copy them there and remove source",
         );
     }
-    if text(&a.signature_format) == "bundle" {
+    let bundle = text(&a.signature_format) == "bundle";
+    if bundle && a.keyless.as_ref().is_some_and(|k| k.ca_cert.is_some()) {
         reject(
-            "signatureFormat",
-            "the Kubewarden host verifies cosign's legacy signature layout only; remove signatureFormat",
+            "keyless.ca-cert",
+            "bundles are verified against the Fulcio CAs of the host's sigstore trust root; give the host a trust root with this CA (--sigstore-trust-config) and remove ca-cert, or remove signatureFormat",
         );
     }
     if let Some(keyless) = &a.keyless {
