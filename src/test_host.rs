@@ -74,7 +74,8 @@ fn verified_image(request: &VerifyRequest) -> &str {
     match request {
         VerifyRequest::SigstorePubKeyVerify { image, .. }
         | VerifyRequest::SigstoreKeylessVerify { image, .. }
-        | VerifyRequest::SigstoreCertificateVerify { image, .. } => image,
+        | VerifyRequest::SigstoreCertificateVerify { image, .. }
+        | VerifyRequest::SigstoreBundleVerify { image, .. } => image,
     }
 }
 

@@ -77,6 +77,8 @@ pub struct CompiledAuthority {
     pub name: String,
     pub kind: AuthorityKind,
     pub attestations: Vec<CompiledAttestation>,
+    /// `signatureFormat: bundle`: cosign v3 bundles (referrers) instead of `.sig`/`.att` tags.
+    pub bundle: bool,
 }
 
 #[derive(Debug)]
@@ -106,6 +108,14 @@ impl Matcher {
         match self {
             Matcher::Exact(s) => s == value,
             Matcher::Regex(re) => re.is_match(value),
+        }
+    }
+
+    /// The regular expression's text, as compiled.
+    pub fn pattern(&self) -> Option<&str> {
+        match self {
+            Matcher::Exact(_) => None,
+            Matcher::Regex(re) => Some(re.as_str()),
         }
     }
 
@@ -359,6 +369,7 @@ fn compile_authority(index: usize, a: &spec::Authority) -> Result<CompiledAuthor
         name,
         kind,
         attestations,
+        bundle: text(&a.signature_format) == "bundle",
     })
 }
 

@@ -121,6 +121,17 @@ pub fn validate_spec(spec: &Spec, opts: &Options) -> FieldErrors {
     // spec.policy is validated without a `policy` path segment, as upstream does.
     if let Some(policy) = &spec.policy {
         validate_policy(policy, "spec", true, &mut errs);
+        let bundles = spec.authorities.as_deref().unwrap_or_default().iter();
+        if bundles
+            .filter(|a| a.static_.is_none())
+            .any(|a| text(&a.signature_format) == "bundle")
+        {
+            errs.push(
+                "not supported by cluster-image-policy",
+                &["spec.policy"],
+                "a CIP-level policy cannot yet see what a signatureFormat: bundle authority verified (the host does not report the bundles' signers); remove spec.policy or signatureFormat",
+            );
+        }
     }
     errs
 }

@@ -241,6 +241,7 @@ fn authority(kind: crate::cip::compile::AuthorityKind) -> CompiledAuthority {
         name: "a".into(),
         kind,
         attestations: vec![],
+        bundle: false,
     }
 }
 
@@ -332,6 +333,7 @@ fn attestations_carry_the_predicate_type_as_written_and_the_layer_digest() {
             attestation("sbom", "cyclonedx"),
             attestation("vex", "openvex"),
         ],
+        bundle: false,
     };
     let layer = |digest: &str, predicate: &str| {
         json!({"mediaType": "application/vnd.dsse.envelope.v1+json", "digest": digest,

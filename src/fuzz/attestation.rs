@@ -59,6 +59,7 @@ fn authority(policy: AttestationPolicy) -> CompiledAuthority {
             predicate_uri: PREDICATE_TYPE.into(),
             policy: Some(policy),
         }],
+        bundle: false,
     }
 }
 

@@ -30,7 +30,7 @@ pub fn evaluate(
             image.name()
         )
     };
-    let verifiers = verifiers(&authority.kind, image, host).map_err(|r| failed(&r))?;
+    let verifiers = verifiers(authority, image, host).map_err(|r| failed(&r))?;
     for wanted in &authority.attestations {
         let mut statements = Vec::new();
         let mut errors = Vec::new();
@@ -66,14 +66,14 @@ pub fn evaluate(
 /// The host requests that stand for this authority: one per key or exact identity; for regular
 /// expressions or a custom CA, one per certificate of the `.att` layers that qualifies.
 fn verifiers(
-    kind: &AuthorityKind,
+    authority: &CompiledAuthority,
     image: Image<'_>,
     host: &mut dyn Host,
 ) -> Result<Vec<VerifyRequest>, String> {
-    if let Some(requests) = verifier::direct_requests(kind, &image.name()) {
+    if let Some(requests) = verifier::requests(authority, &image.name()) {
         return Ok(requests);
     }
-    match kind {
+    match &authority.kind {
         AuthorityKind::Keyless {
             identities,
             ca_cert,

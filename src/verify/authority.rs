@@ -8,7 +8,7 @@ use super::host::{Host, HostError, HostFailure};
 use super::identity;
 use super::signatures::{self, SignatureLayer, SIMPLE_SIGNING};
 use super::verifier::{self, AuthorityMatch, Image};
-use crate::cip::compile::CompiledIdentity;
+use crate::cip::compile::{AuthorityKind, CompiledAuthority, CompiledIdentity};
 
 const NO_SIGNATURES: &str = "no signatures found";
 
@@ -33,6 +33,42 @@ pub fn key(
         image.name(),
         reasons.explain()
     ))
+}
+
+/// `signatureFormat: bundle`: the host verifies the image's cosign v3 bundles with any of the
+/// keys or for any of the identities, in one call.
+pub fn bundle(
+    authority: &CompiledAuthority,
+    image: Image<'_>,
+    host: &mut dyn Host,
+) -> Result<AuthorityMatch, String> {
+    let kind = match authority.kind {
+        AuthorityKind::Key { .. } => "key",
+        _ => "keyless",
+    };
+    let failed = |reason: String| {
+        format!(
+            "signature {kind} validation failed for authority {} for {}: {reason}",
+            authority.name,
+            image.name()
+        )
+    };
+    let Some(request) = verifier::bundle_request(&authority.kind, &image.name()) else {
+        return Err(failed(
+            "no key or identity to verify a bundle with".to_string(),
+        ));
+    };
+    match verifier::verified(host.verify(&request), image) {
+        Ok(()) => Ok(AuthorityMatch::Signatures),
+        Err(e) if e.kind == HostFailure::CapabilityMissing => Err(failed(format!(
+            "the host cannot verify cosign v3 bundles (oci/v2/verify SigstoreBundleVerify): {e}"
+        ))),
+        Err(e) => {
+            let mut reasons = Reasons::default();
+            reasons.host(e);
+            Err(failed(reasons.explain()))
+        }
+    }
 }
 
 /// A `keyless` authority.

@@ -36,6 +36,20 @@ pub struct KeylessInfo {
     pub subject: String,
 }
 
+/// A keyless identity of a bundle request: each part exact or a regular expression (Rust
+/// `regex` syntax, as the policy compiled it).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct BundleIdentity {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer_regexp: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject_regexp: Option<String>,
+}
+
 /// `oci/v2/verify` requests, internally tagged as Kubewarden's SDK sends them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "type")]
@@ -48,6 +62,16 @@ pub enum VerifyRequest {
     SigstoreKeylessVerify {
         image: String,
         keyless: Vec<KeylessInfo>,
+        annotations: Option<BTreeMap<String, String>>,
+    },
+    /// cosign v3: the image's Sigstore bundles (OCI referrers), verified with any of the keys
+    /// or for any of the identities (this project's addition; see the README's contract).
+    SigstoreBundleVerify {
+        image: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub_keys: Option<Vec<String>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        keyless: Option<Vec<BundleIdentity>>,
         annotations: Option<BTreeMap<String, String>>,
     },
     SigstoreCertificateVerify {
@@ -66,9 +90,8 @@ impl VerifyRequest {
         match &mut request {
             VerifyRequest::SigstorePubKeyVerify { image, .. }
             | VerifyRequest::SigstoreKeylessVerify { image, .. }
-            | VerifyRequest::SigstoreCertificateVerify { image, .. } => {
-                *image = reference.to_string()
-            }
+            | VerifyRequest::SigstoreCertificateVerify { image, .. }
+            | VerifyRequest::SigstoreBundleVerify { image, .. } => *image = reference.to_string(),
         }
         request
     }
@@ -316,6 +339,8 @@ impl HostFailure {
         if lower.contains("unknown operation")
             || lower.contains("unknown namespace")
             || lower.contains("has not been granted")
+            || lower.contains("unknown variant `sigstorebundleverify`")
+            || lower.contains("unknown oci/v2/verify request type: \"sigstorebundleverify\"")
         {
             return HostFailure::CapabilityMissing;
         }

@@ -17,6 +17,7 @@ pub fn evaluate(
             Err(format!("disallowed by static policy: {message}"))
         }
         _ if !authority.attestations.is_empty() => attestation::evaluate(authority, image, host),
+        _ if authority.bundle => authority::bundle(authority, image, host),
         AuthorityKind::Key { keys, .. } => authority::key(&authority.name, keys, image, host),
         AuthorityKind::Keyless {
             identities,
@@ -33,9 +34,7 @@ pub fn first_verify_request(authority: &CompiledAuthority, image: &str) -> Optio
     if !authority.attestations.is_empty() {
         return None;
     }
-    verifier::direct_requests(&authority.kind, image)?
-        .into_iter()
-        .next()
+    verifier::requests(authority, image)?.into_iter().next()
 }
 
 #[cfg(test)]

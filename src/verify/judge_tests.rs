@@ -16,6 +16,7 @@ fn key_authority(keys: &[&str]) -> CompiledAuthority {
             hash: crate::cip::keys::HashAlgorithm::Sha256,
         },
         attestations: vec![],
+        bundle: false,
     }
 }
 
@@ -33,6 +34,7 @@ fn keyless_authority(ids: &[(&str, &str)]) -> CompiledAuthority {
             ca_cert: None,
         },
         attestations: vec![],
+        bundle: false,
     }
 }
 
@@ -300,5 +302,100 @@ fn a_refused_signature_read_is_not_read_as_not_found_from_a_digest() {
     assert!(
         err.ends_with("cannot read the signatures ghcr.io/acme/app:sha256-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sig: connection reset reading ghcr.io/acme/app:sha256-a4044.sig"),
         "{err}"
+    );
+}
+
+fn bundled(mut a: CompiledAuthority) -> CompiledAuthority {
+    a.bundle = true;
+    a
+}
+
+#[test]
+fn bundle_key_authority_is_one_request_with_every_key() {
+    let mut host = FakeHost::default();
+    host.verify.push_back(Ok(DIGEST.into()));
+    assert_eq!(
+        evaluate(&bundled(key_authority(&["K1", "K2"])), IMAGE, &mut host),
+        Ok(AuthorityMatch::Signatures)
+    );
+    assert_eq!(
+        host.calls,
+        vec![format!("verify {{\"type\":\"SigstoreBundleVerify\",\"image\":\"ghcr.io/acme/app@{DIGEST}\",\"pub_keys\":[\"K1\",\"K2\"],\"annotations\":null}}")]
+    );
+}
+
+#[test]
+fn bundle_keyless_authority_sends_exact_and_regular_expression_identities() {
+    let mut authority = bundled(keyless_authority(&[("https://issuer", "me@example.com")]));
+    if let AuthorityKind::Keyless { identities, .. } = &mut authority.kind {
+        identities.push(CompiledIdentity {
+            issuer: Matcher::Exact("https://token.actions.githubusercontent.com".into()),
+            subject: Matcher::Regex(regex::Regex::new("^https://github.com/acme/").unwrap()),
+        });
+    }
+    let mut host = FakeHost::default();
+    host.verify.push_back(Ok(DIGEST.into()));
+    assert!(evaluate(&authority, IMAGE, &mut host).is_ok());
+    assert_eq!(
+        host.calls,
+        vec![format!("verify {{\"type\":\"SigstoreBundleVerify\",\"image\":\"ghcr.io/acme/app@{DIGEST}\",\"keyless\":[{{\"issuer\":\"https://issuer\",\"subject\":\"me@example.com\"}},{{\"issuer\":\"https://token.actions.githubusercontent.com\",\"subject_regexp\":\"^https://github.com/acme/\"}}],\"annotations\":null}}")]
+    );
+    assert_eq!(
+        first_verify_request(&authority, "ghcr.io/acme/app:v1").map(|r| r.with_image("x")),
+        Some(authority_request(&authority, "x"))
+    );
+}
+
+fn authority_request(a: &CompiledAuthority, image: &str) -> VerifyRequest {
+    crate::verify::verifier::bundle_request(&a.kind, image).unwrap()
+}
+
+#[test]
+fn bundle_failures_in_upstream_words() {
+    let authority = bundled(key_authority(&["K"]));
+    let name = format!("ghcr.io/acme/app@{DIGEST}");
+    for (answer, reason) in [
+        ("Callback evaluation failure: no signatures found for image: x", "no signatures found".to_string()),
+        ("no bundle verifies with the given keys", "no matching signatures: no bundle verifies with the given keys".to_string()),
+        (
+            "Callback evaluation failure: unknown variant `SigstoreBundleVerify`, expected one of `SigstorePubKeyVerify`",
+            "the host cannot verify cosign v3 bundles (oci/v2/verify SigstoreBundleVerify): Callback evaluation failure: unknown variant `SigstoreBundleVerify`, expected one of `SigstorePubKeyVerify`".to_string(),
+        ),
+    ] {
+        let mut host = FakeHost::default();
+        host.verify.push_back(Err(answer.into()));
+        assert_eq!(
+            evaluate(&authority, IMAGE, &mut host),
+            Err(format!("signature key validation failed for authority authority-0 for {name}: {reason}"))
+        );
+    }
+    let mut host = FakeHost::default();
+    host.verify
+        .push_back(Ok(format!("sha256:{}", "b".repeat(64))));
+    assert!(evaluate(&authority, IMAGE, &mut host)
+        .unwrap_err()
+        .ends_with(&format!(
+            "the host verified sha256:{}, not the admitted {DIGEST}",
+            "b".repeat(64)
+        )));
+}
+
+#[test]
+fn bundle_attestations_ask_with_the_bundle_verifier() {
+    let mut authority = bundled(attesting(&["K"], &[("sbom", "cyclonedx", None)]));
+    authority.name = "authority-0".into();
+    let mut host = FakeHost::default();
+    host.attestations.push_back(Ok(vec![statement(
+        "https://cyclonedx.org/bom",
+        serde_json::json!({}),
+    )]));
+    assert_eq!(
+        evaluate(&authority, IMAGE, &mut host),
+        Ok(AuthorityMatch::Attestations)
+    );
+    assert!(
+        host.calls[0].contains("\"type\":\"SigstoreBundleVerify\""),
+        "{:?}",
+        host.calls
     );
 }

@@ -3,10 +3,10 @@
 //! `ca-cert` sequence (the host trusts the leaf, then verifies with it).
 
 use super::certificate::CertIdentity;
-use super::host::{Host, HostError, HostFailure, KeylessInfo, VerifyRequest};
+use super::host::{BundleIdentity, Host, HostError, HostFailure, KeylessInfo, VerifyRequest};
 use super::identity;
 use super::signatures::{self, SignatureLayer};
-use crate::cip::compile::{AuthorityKind, CompiledIdentity};
+use crate::cip::compile::{AuthorityKind, CompiledAuthority, CompiledIdentity};
 
 /// What a passing authority contributes (the CIP-level policy input, later).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +44,45 @@ pub fn accepted(identities: &[CompiledIdentity], cert: &CertIdentity) -> bool {
     identities
         .iter()
         .any(|id| identity::matching_pair(id, cert).is_some())
+}
+
+/// The requests that stand for an authority without reading its signatures first: its one
+/// bundle request, or its direct requests.
+pub fn requests(authority: &CompiledAuthority, image: &str) -> Option<Vec<VerifyRequest>> {
+    if authority.bundle {
+        return bundle_request(&authority.kind, image).map(|r| vec![r]);
+    }
+    direct_requests(&authority.kind, image)
+}
+
+/// `signatureFormat: bundle`: one request for all the keys or all the identities (any one
+/// verifying suffices, as in policy-controller), regular expressions included: the host reads
+/// the certificates inside the bundles.
+pub fn bundle_request(kind: &AuthorityKind, image: &str) -> Option<VerifyRequest> {
+    let (pub_keys, keyless) = match kind {
+        AuthorityKind::Key { keys, .. } => (Some(keys.clone()), None),
+        AuthorityKind::Keyless { identities, .. } => (
+            None,
+            Some(
+                identities
+                    .iter()
+                    .map(|id| BundleIdentity {
+                        issuer: id.issuer.exact().map(str::to_string),
+                        subject: id.subject.exact().map(str::to_string),
+                        issuer_regexp: id.issuer.pattern().map(str::to_string),
+                        subject_regexp: id.subject.pattern().map(str::to_string),
+                    })
+                    .collect(),
+            ),
+        ),
+        _ => return None,
+    };
+    Some(VerifyRequest::SigstoreBundleVerify {
+        image: image.to_string(),
+        pub_keys,
+        keyless,
+        annotations: None,
+    })
 }
 
 /// The verify requests that stand for a key or exact-identity authority as they are, without
