@@ -538,6 +538,17 @@ $REGISTRY/att/otherkey:v1@$OTHERKEY_DIGEST attestation key validation failed for
   [[ "$message" == *"failed policy: needs-spdx: spec.template.spec.containers[0].image"* ]]
 }
 
+@test "signatureFormat bundle fails closed, naming the capability, on a host that cannot verify bundles" {
+  {
+    printf 'policies:\n  - name: v3\n    spec:\n      images: [{glob: "%s/signed/**"}]\n      authorities:\n        - signatureFormat: bundle\n          key:\n            data: |\n' "$REGISTRY"
+    sed 's/^/              /' "$WORK/keys/cosign.pub"
+  } >"$BATS_TEST_TMPDIR/v3.yaml"
+  evaluate "$(pod_request "$REGISTRY/signed/keyed:v1")" "$BATS_TEST_TMPDIR/v3.yaml"
+  [ "$(jq -r .allowed <<<"$output")" = "false" ]
+  [[ "$(jq -r .status.message <<<"$output")" == "validation failed: failed policy: v3: spec.containers[0].image
+$REGISTRY/signed/keyed:v1@$KEYED_DIGEST signature key validation failed for authority authority-0 for $REGISTRY/signed/keyed@$KEYED_DIGEST: the host cannot verify cosign v3 bundles (oci/v2/verify SigstoreBundleVerify): "* ]]
+}
+
 # cip_policy FILE GLOB POLICY_TYPE POLICY_TEXT [POLICY_FLAGS_YAML]: one CIP named cip-level whose
 # authorities are the key authority "signed" and the static authority "allow", and whose
 # spec.policy is the given CUE or Rego text.
