@@ -12,7 +12,7 @@ use super::signatures::{self, DSSE_ENVELOPE};
 use crate::cip::compile::{
     AttestationPolicy, AuthorityKind, CompiledAttestation, CompiledAuthority, CompiledIdentity,
 };
-use serde_json::{json, Value};
+use serde_json::Value;
 
 pub fn evaluate(
     authority: &CompiledAuthority,
@@ -226,7 +226,13 @@ fn satisfied(wanted: &CompiledAttestation, statements: &[Value]) -> Result<(), S
     };
     let mut first_error = None;
     for statement in statements {
-        let document = policy_input(statement);
+        let document = match policy_input(statement, &wanted.predicate_type) {
+            Ok(document) => document,
+            Err(e) => {
+                first_error.get_or_insert(e);
+                continue;
+            }
+        };
         let result = match policy {
             AttestationPolicy::Cue(program) => program
                 .evaluate(&document)
@@ -245,15 +251,10 @@ fn satisfied(wanted: &CompiledAttestation, statements: &[Value]) -> Result<(), S
     Err(first_error.unwrap_or_default())
 }
 
-/// The in-toto Statement as cosign hands it to policies: its four fields, nothing else.
-fn policy_input(statement: &Value) -> Value {
-    let field = |k: &str| statement.get(k).cloned().unwrap_or(Value::Null);
-    json!({
-        "_type": field("_type"),
-        "predicateType": field("predicateType"),
-        "subject": field("subject"),
-        "predicate": field("predicate"),
-    })
+/// The in-toto Statement as cosign hands it to policies: re-encoded through the Go struct that
+/// the predicate type, as written in the CIP, selects.
+fn policy_input(statement: &Value, predicate_type: &str) -> Result<Value, String> {
+    super::statement::policy_document(statement, predicate_type)
 }
 
 #[cfg(test)]

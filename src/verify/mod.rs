@@ -7,3 +7,4 @@ pub mod host;
 pub mod identity;
 pub mod memo;
 pub mod signatures;
+pub mod statement;
