@@ -30,27 +30,32 @@ pub const MAX_DEPTH: usize = 128;
 /// The statement re-encoded as cosign would for `predicate_type` (as written in the CIP), or the
 /// error cosign would report for it.
 pub fn policy_document(statement: &Value, predicate_type: &str) -> Result<Value, String> {
+    let typed = match predicate_type {
+        // The closing parenthesis is cosign's typo, kept: the message is part of the interface.
+        "slsaprovenance" => Some((
+            &shapes::PROVENANCE_STATEMENT_SLSA02,
+            "unmarshaling ProvenanceStatementSLSA02)",
+        )),
+        "spdx" | "spdxjson" => Some((&shapes::SPDX_STATEMENT, "unmarshaling SPDXStatement")),
+        "cyclonedx" => Some((
+            &shapes::CYCLONEDX_STATEMENT,
+            "unmarshaling CycloneDXStatement",
+        )),
+        "link" => Some((&shapes::LINK_STATEMENT, "unmarshaling LinkStatement")),
+        "vuln" => Some((
+            &shapes::COSIGN_VULN_STATEMENT,
+            "unmarshaling CosignVulnStatement",
+        )),
+        _ => None,
+    };
     // cosign always decodes the generic statement first; its errors win.
     let generic = reencode(statement, &shapes::STATEMENT)
         .map_err(|f| f.render("unmarshal in-toto statement", "generating Statement"))?;
-    let (typed, decoding) = match predicate_type {
-        // The closing parenthesis is cosign's typo, kept: the message is part of the interface.
-        "slsaprovenance" => (
-            &shapes::PROVENANCE_STATEMENT_SLSA02,
-            "unmarshaling ProvenanceStatementSLSA02)",
-        ),
-        "spdx" | "spdxjson" => (&shapes::SPDX_STATEMENT, "unmarshaling SPDXStatement"),
-        "cyclonedx" => (
-            &shapes::CYCLONEDX_STATEMENT,
-            "unmarshaling CycloneDXStatement",
-        ),
-        "link" => (&shapes::LINK_STATEMENT, "unmarshaling LinkStatement"),
-        "vuln" => (
-            &shapes::COSIGN_VULN_STATEMENT,
-            "unmarshaling CosignVulnStatement",
-        ),
-        _ => return Ok(generic),
+    let Some((typed, decoding)) = typed else {
+        return Ok(generic);
     };
+    // Freed before the typed copy is built: a statement is held at most twice.
+    drop(generic);
     reencode(statement, typed)
         .map_err(|f| f.render(decoding, &format!("marshaling {}", typed.name)))
 }
@@ -154,15 +159,16 @@ impl Decoder {
             .iter()
             .flat_map(|(via, fields)| fields.iter().map(move |f| (Some(*via), f)));
         let own = go_struct.fields.iter().map(|f| (None, f));
+        let fields: Vec<_> = embedded.chain(own).collect();
+        let found = lookup(object, fields.iter().map(|(_, f)| f.json));
         let mut out = Map::new();
-        for (via, field) in embedded.chain(own) {
+        for ((via, field), found) in fields.into_iter().zip(found) {
             let (path, within) = (self.path.len(), self.within);
             // Since Go 1.24 an embedded struct's Go name is part of the error's field path.
             self.path.extend(via);
             self.path.push(field.json);
             self.within = Some(go_struct.name);
-            let found = lookup(object, field.json).unwrap_or(&Value::Null);
-            let value = self.value(found, &field.shape, depth + 1);
+            let value = self.value(found.unwrap_or(&Value::Null), &field.shape, depth + 1);
             self.path.truncate(path);
             self.within = within;
             let value = value?;
@@ -275,15 +281,27 @@ fn empty_in_go(shape: &Shape, v: &Value) -> bool {
     }
 }
 
-/// The key Go decodes into a struct field: the exact name, else one equal under Go's case
-/// folding. Go takes duplicates in document order, which a parsed map no longer has.
-fn lookup<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    object.get(name).or_else(|| {
-        object
-            .iter()
-            .find(|(k, _)| k.chars().map(fold).eq(name.chars().map(fold)))
-            .map(|(_, v)| v)
-    })
+/// The value Go decodes into each struct field: the exact key, else one equal under Go's case
+/// folding (the first in key order: Go takes duplicates in document order, which a parsed map no
+/// longer has). One pass over the keys whatever the number of fields.
+fn lookup(
+    object: &Map<String, Value>,
+    names: impl Iterator<Item = &'static str>,
+) -> Vec<Option<&Value>> {
+    let names: Vec<&str> = names.collect();
+    let mut found: Vec<Option<&Value>> = names.iter().map(|n| object.get(*n)).collect();
+    let missing = found.iter().filter(|f| f.is_none()).count();
+    if missing == 0 || object.len() <= names.len() - missing {
+        return found;
+    }
+    for (key, value) in object {
+        for (name, slot) in names.iter().zip(found.iter_mut()) {
+            if slot.is_none() && key.chars().map(fold).eq(name.chars().map(fold)) {
+                *slot = Some(value);
+            }
+        }
+    }
+    found
 }
 
 /// Go folds a key rune by rune to upper(lower(r)); only these non-ASCII runes fold into ASCII.
