@@ -10,9 +10,9 @@ use super::identity;
 use super::signatures::{self, DSSE_ENVELOPE};
 use super::verifier::{self, AuthorityMatch, Image};
 use crate::cip::compile::{
-    AttestationPolicy, AuthorityKind, CompiledAttestation, CompiledAuthority, CompiledIdentity,
+    AuthorityKind, CompiledAttestation, CompiledAuthority, CompiledIdentity,
 };
-use serde_json::{json, Value};
+use serde_json::Value;
 
 pub fn evaluate(
     authority: &CompiledAuthority,
@@ -215,20 +215,16 @@ fn names_digest(statement: &Value, digest: &str) -> bool {
 
 /// At least one statement must pass the attestation's policy; the first failure is reported.
 fn satisfied(wanted: &CompiledAttestation, statements: &[Value]) -> Result<(), String> {
-    let Some(policy) = &wanted.policy else {
-        return Ok(());
-    };
     let mut first_error = None;
     for statement in statements {
-        let document = policy_input(statement);
-        let result = match policy {
-            AttestationPolicy::Cue(program) => program
-                .evaluate(&document)
-                .map_err(|e| crate::policy_eval::cue_failure(&wanted.name, &e)),
-            AttestationPolicy::Rego(program) => program
-                .evaluate(&document)
-                .map_err(|f| f.message(&wanted.name)),
-        };
+        // cosign decodes every statement of the wanted type, policy or not: one that does not
+        // fit the short name's struct fails.
+        let result = policy_input(statement, &wanted.predicate_type).and_then(|document| {
+            match &wanted.policy {
+                Some(policy) => policy.evaluate(&document, &wanted.name),
+                None => Ok(()),
+            }
+        });
         match result {
             Ok(()) => return Ok(()),
             Err(e) => {
@@ -239,15 +235,10 @@ fn satisfied(wanted: &CompiledAttestation, statements: &[Value]) -> Result<(), S
     Err(first_error.unwrap_or_default())
 }
 
-/// The in-toto Statement as cosign hands it to policies: its four fields, nothing else.
-fn policy_input(statement: &Value) -> Value {
-    let field = |k: &str| statement.get(k).cloned().unwrap_or(Value::Null);
-    json!({
-        "_type": field("_type"),
-        "predicateType": field("predicateType"),
-        "subject": field("subject"),
-        "predicate": field("predicate"),
-    })
+/// The in-toto Statement as cosign hands it to policies: re-encoded through the Go struct that
+/// the predicate type, as written in the CIP, selects.
+fn policy_input(statement: &Value, predicate_type: &str) -> Result<Value, String> {
+    super::statement::policy_document(statement, predicate_type)
 }
 
 #[cfg(test)]

@@ -399,3 +399,29 @@ fn bundle_attestations_ask_with_the_bundle_verifier() {
         host.calls
     );
 }
+
+#[test]
+fn a_statement_that_does_not_fit_its_short_name_fails_even_without_a_policy() {
+    let authority = attesting(&["K"], &[("prov", "slsaprovenance", None)]);
+    let bad = statement(
+        "https://slsa.dev/provenance/v0.2",
+        serde_json::json!({"builder": "x"}),
+    );
+    let mut host = FakeHost::default();
+    host.attestations.push_back(Ok(vec![bad]));
+    let error = evaluate(&authority, IMAGE, &mut host).unwrap_err();
+    assert!(
+        error.starts_with("unmarshaling ProvenanceStatementSLSA02): "),
+        "{error}"
+    );
+    let good = statement(
+        "https://slsa.dev/provenance/v0.2",
+        serde_json::json!({"builder": {"id": "x"}}),
+    );
+    let mut host = FakeHost::default();
+    host.attestations.push_back(Ok(vec![good]));
+    assert_eq!(
+        evaluate(&authority, IMAGE, &mut host),
+        Ok(AuthorityMatch::Attestations)
+    );
+}

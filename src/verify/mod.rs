@@ -9,4 +9,5 @@ pub mod identity;
 pub mod judge;
 pub mod memo;
 pub mod signatures;
+pub mod statement;
 pub mod verifier;
