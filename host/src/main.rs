@@ -54,8 +54,8 @@ enum Command {
     /// Repeated `validate` calls on one request with a warm instance: guest time (p50, p99),
     /// host calls per request and their time, module load and instantiation.
     Bench(BenchArgs),
-    /// One CUE policy against one JSON/YAML document, as an attestation policy is evaluated
-    /// (exit 0 silently on pass; exit 1 with policy-controller's message on failure).
+    /// One CUE or Rego policy against one JSON/YAML document, as an attestation policy is
+    /// evaluated (exit 0 silently on pass; exit 1 with policy-controller's message on failure).
     Evaluate(EvaluateArgs),
     /// Test fixture: push a cosign attestation (an in-toto statement in a DSSE envelope, key
     /// or keyless with the test CA) for an image.
@@ -184,7 +184,7 @@ impl DeadlineArgs {
 
 #[derive(Args)]
 struct EvaluateArgs {
-    /// Policy language (only `cue` in this version).
+    /// Policy language: `cue` or `rego` (as an authority's `policy.type`).
     #[arg(long = "type", default_value = "cue")]
     policy_type: String,
     /// The policy text.
