@@ -28,6 +28,7 @@
 
 mod builtins;
 pub mod limits;
+mod rule_result;
 mod rules;
 mod source;
 
@@ -186,33 +187,21 @@ fn collection(elements: &[Value]) -> Result<(), Failure> {
         let Value::Object(fields) = element else {
             return Err(not_compliant());
         };
-        let text = |key: &str| match fields.get(key) {
-            Some(Value::String(s)) => Ok(s.clone()),
-            None | Some(Value::Null) => Ok(String::new()),
-            Some(other) => Err(Failure::NotCompliant(format!(
-                "policy is not compliant for query '{QUERY}': `{key}` must be a string, got {other}"
-            ))),
-        };
-        let result = match fields.get("result") {
-            Some(Value::Bool(b)) => *b,
-            None | Some(Value::Null) => false,
-            Some(other) => {
-                return Err(Failure::NotCompliant(format!(
-                    "policy is not compliant for query '{QUERY}': `result` must be a boolean, got {other}"
-                )))
-            }
-        };
-        let warning = text("warning")?;
-        let error = text("error")?;
-        if result {
-            return if warning.is_empty() {
+        let decoded = rule_result::decode(fields).map_err(|e| {
+            Failure::NotCompliant(format!(
+                "policy is not compliant for query '{QUERY}' due to parsing errors: {e}"
+            ))
+        })?;
+        if decoded.result {
+            return if decoded.warning.is_empty() {
                 Ok(())
             } else {
-                Err(Failure::Warning(warning))
+                Err(Failure::Warning(decoded.warning))
             };
         }
         failure = Failure::NotCompliant(format!(
-            "policy is not compliant for query '{QUERY}' with errors: {error}"
+            "policy is not compliant for query '{QUERY}' with errors: {}",
+            decoded.error
         ));
     }
     Err(failure)
@@ -279,9 +268,13 @@ mod tests {
         Err("policy is not compliant for query \"isCompliant = data.sigstore.isCompliant\"".to_string())
     )]
     #[case::array_non_object("package sigstore\nisCompliant = [true]", Err(NOT.to_string()))]
+    #[case::array_capitalised_result(
+        "package sigstore\nisCompliant = [{\"Result\": true}]",
+        Ok(())
+    )]
     #[case::array_result_not_bool(
         "package sigstore\nisCompliant = [{\"result\": \"yes\"}]",
-        Err(format!("{NOT}: `result` must be a boolean, got \"yes\""))
+        Err(format!("{NOT} due to parsing errors: json: cannot unmarshal string into Go struct field CosignRuleResult.result of type bool"))
     )]
     #[case::set_pass(
         "package sigstore\nisCompliant[r] { r := {\"result\": input.predicate.Data == \"foobar e2e test\", \"error\": \"wrong data\"} }",
