@@ -28,6 +28,7 @@
 
 mod builtins;
 pub mod limits;
+mod negation;
 mod rule_result;
 mod rules;
 mod source;
@@ -91,6 +92,7 @@ impl fmt::Display for Failure {
 pub fn compile(policy: &str) -> Result<Program, String> {
     let tokens = source::scan(policy)?;
     rules::check(&tokens).map_err(|e| format!("{MODULE}: {e}"))?;
+    negation::check(&tokens)?;
     builtins::refuse_unbounded(&tokens).map_err(|e| format!("{MODULE}: {e}"))?;
     let mut engine = Engine::new();
     builtins::install(&mut engine)?;
