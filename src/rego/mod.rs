@@ -27,6 +27,7 @@
 //! the last resort for what these budgets do not cover (see `builtins.rs`).
 
 mod builtins;
+mod deprecated;
 pub mod limits;
 mod negation;
 mod rule_result;
@@ -96,6 +97,7 @@ pub fn compile(policy: &str) -> Result<Program, String> {
     builtins::refuse_unbounded(&tokens).map_err(|e| format!("{MODULE}: {e}"))?;
     let mut engine = Engine::new();
     builtins::install(&mut engine)?;
+    deprecated::install(&mut engine, &tokens)?;
     engine.set_rego_v0(true);
     engine.set_strict_builtin_errors(false);
     engine.set_execution_timer_config(ExecutionTimerConfig {
