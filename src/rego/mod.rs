@@ -27,6 +27,7 @@
 //! the last resort for what these budgets do not cover (see `builtins.rs`).
 
 mod builtins;
+mod crypto;
 mod deprecated;
 pub mod limits;
 mod negation;
@@ -98,6 +99,7 @@ pub fn compile(policy: &str) -> Result<Program, String> {
     let mut engine = Engine::new();
     builtins::install(&mut engine)?;
     deprecated::install(&mut engine, &tokens)?;
+    crypto::install(&mut engine)?;
     engine.set_rego_v0(true);
     engine.set_strict_builtin_errors(false);
     engine.set_execution_timer_config(ExecutionTimerConfig {
