@@ -21,34 +21,27 @@ const NOT_VARIABLES: &[&str] = &[
     "false", "null", "input", "data",
 ];
 
-/// Refuses an unbound variable in a negated expression, with OPA's message.
+/// Refuses an unbound variable in a negated expression, with OPA's message. One pass: the names
+/// seen so far in the current rule grow as the tokens are read (the check is linear in the
+/// source, times the nesting of expressions under `not`).
 pub fn check(tokens: &[Token<'_>]) -> Result<(), String> {
     let comprehension = innermost_comprehension(tokens);
     let module_names = module_names(tokens);
+    let mut earlier: BTreeSet<&str> = BTreeSet::new();
     for (at, token) in tokens.iter().enumerate() {
-        if token.kind != Kind::Ident("not") {
-            continue;
+        if token.line_start && token.depth == 0 && matches!(token.kind, Kind::Ident(_)) {
+            earlier.clear();
         }
-        let rule_start = tokens
-            .get(..at)
-            .unwrap_or_default()
-            .iter()
-            .rposition(|t| t.line_start && t.depth == 0 && matches!(t.kind, Kind::Ident(_)))
-            .unwrap_or(0);
-        let earlier: BTreeSet<&str> = tokens
-            .get(rule_start..at)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|t| match t.kind {
-                Kind::Ident(name) => Some(name),
-                _ => None,
-            })
-            .collect();
-        let bound = |name: &str| earlier.contains(name) || module_names.contains(name);
-        if let Some((name, line)) = unbound_in(tokens, at, &comprehension, &bound) {
-            return Err(format!(
-                "{MODULE}:{line}: rego_unsafe_var_error: var {name} is unsafe"
-            ));
+        if token.kind == Kind::Ident("not") {
+            let bound = |name: &str| earlier.contains(name) || module_names.contains(name);
+            if let Some((name, line)) = unbound_in(tokens, at, &comprehension, &bound) {
+                return Err(format!(
+                    "{MODULE}:{line}: rego_unsafe_var_error: var {name} is unsafe"
+                ));
+            }
+        }
+        if let Kind::Ident(name) = token.kind {
+            earlier.insert(name);
         }
     }
     Ok(())
