@@ -27,6 +27,8 @@
 //! the last resort for what these budgets do not cover (see `builtins.rs`).
 
 mod builtins;
+#[cfg(test)]
+mod cases;
 mod crypto;
 mod deprecated;
 pub mod limits;
