@@ -5,7 +5,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 CIP_HOST := $(TARGET_DIR)/release/cip-host
 WASM_OUT := $(TARGET_DIR)/wasm32-wasip1/wasm/cluster_image_policy.wasm
 
-.PHONY: all demo test check e2e-tests e2e-kwctl bench-kubewarden fmt lint unit-tests cue-agreement bench clean \
+.PHONY: all demo test check e2e-tests e2e-kwctl bench-kubewarden fmt lint unit-tests cue-agreement rego-agreement bench clean \
 	check-artifacthub release
 
 all: annotated-policy.wasm
@@ -53,10 +53,15 @@ e2e-kwctl: annotated-policy.wasm
 cue-agreement:
 	cd tests/cue-real && npm ci --no-audit --no-fund && node agree.mjs
 
+# Rego: every test_data/rego case through real OPA (PyPI's OPA bindings, fetched on the first run
+# into tests/opa-real/.opa; skipped with one line when PyPI cannot be reached) and through ours.
+rego-agreement: policy.wasm $(CIP_HOST)
+	python3 tests/opa-real/agree.py --cip-host $(CIP_HOST) --wasm policy.wasm
+
 test: fmt lint unit-tests
 
 # Everything CI runs.
-check: check-artifacthub test cue-agreement e2e-tests e2e-kwctl
+check: check-artifacthub test cue-agreement rego-agreement e2e-tests e2e-kwctl
 
 # Artifact Hub's package file, generated (never edited by hand); createdAt is kept while the
 # version is unchanged, so an up-to-date file regenerates to itself.

@@ -19,9 +19,9 @@ pub fn evaluate(type_: &str, policy: &str, input: &Value, name: &str) -> Result<
             program.evaluate(input).map_err(|e| cue_failure(name, &e))
         }
         "rego" => {
-            let program = rego::compile(policy).map_err(|e| {
-                format!("failed evaluating rego policy for type {name}: failed to compile the rego policy with error: {e}")
-            })?;
+            // cosign compiles the module when it evaluates it: its error follows the prefix as is.
+            let program = rego::compile(policy)
+                .map_err(|e| format!("failed evaluating rego policy for type {name}: {e}"))?;
             program.evaluate(input).map_err(|f| f.message(name))
         }
         other => Err(format!(

@@ -185,7 +185,7 @@ impl DeadlineArgs {
 
 #[derive(Args)]
 struct EvaluateArgs {
-    /// Policy language: `cue` or `rego`.
+    /// Policy language: `cue` or `rego` (as an authority's `policy.type`).
     #[arg(long = "type", default_value = "cue")]
     policy_type: String,
     /// What the policy is: an attestation's policy over an in-toto statement, or a CIP's

@@ -24,6 +24,8 @@ pub struct Token<'a> {
     pub depth: usize,
     /// The first token of its line.
     pub line_start: bool,
+    /// Its line, from 1.
+    pub line: usize,
 }
 
 /// Checks the size and the nesting of `source` and returns its tokens.
@@ -45,6 +47,7 @@ pub fn scan(source: &str) -> Result<Vec<Token<'_>>, String> {
     let mut i = 0usize;
     while let Some(&b) = bytes.get(i) {
         let start = i;
+        let start_line = line;
         i += 1;
         let kind = match b {
             b'\n' => {
@@ -120,6 +123,7 @@ pub fn scan(source: &str) -> Result<Vec<Token<'_>>, String> {
                     kind: Kind::Punct(char::from(b)),
                     depth,
                     line_start,
+                    line: start_line,
                 });
                 line_start = false;
                 depth += 1;
@@ -142,6 +146,7 @@ pub fn scan(source: &str) -> Result<Vec<Token<'_>>, String> {
                     kind: Kind::Punct('-'),
                     depth,
                     line_start,
+                    line: start_line,
                 });
                 line_start = false;
                 continue;
@@ -155,6 +160,7 @@ pub fn scan(source: &str) -> Result<Vec<Token<'_>>, String> {
             kind,
             depth,
             line_start,
+            line: start_line,
         });
         line_start = false;
     }
