@@ -373,7 +373,7 @@ pub fn collect_errors(v: &Val, path: &mut Vec<String>, out: &mut Vec<CueError>) 
         Val::Struct(s) => {
             for (l, k, f) in &s.fields {
                 if let (FieldKind::Regular, FieldVal::Done(x)) = (k, f) {
-                    path.push(super::error::render_path(std::slice::from_ref(l)));
+                    path.push(super::label::display(l));
                     collect_errors(x, path, out);
                     path.pop();
                 }

@@ -2,6 +2,7 @@
 //! variable, import or predeclared name (counted in scopes up), and checks imports.
 
 use super::label;
+use super::lexer::is_ident;
 use super::parser::{
     kind_of_ident, Clause, Comprehension, Decl, Expr, File, IPart, Label, ListElem, ListLit,
     RefKind, StructLit,
@@ -59,18 +60,6 @@ pub fn resolve(file: File, max_depth: usize) -> Result<Rc<StructLit>, String> {
     };
     // CUE v0.4 accepts unused imports in `cue eval`; so do we.
     r.strukt(&file.body)
-}
-
-pub fn is_ident(s: &str) -> bool {
-    let mut cs = s.chars();
-    let first_ok = match cs.next() {
-        Some(c) => c.is_alphabetic() || c == '_' || c == '#' || c == '$',
-        None => false,
-    };
-    first_ok
-        && s.chars()
-            .skip(1)
-            .all(|c| c.is_alphanumeric() || c == '_' || c == '$')
 }
 
 impl Resolver {

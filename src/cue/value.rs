@@ -353,7 +353,7 @@ fn write_val(v: &Val, out: &mut String, depth: usize) {
                 .filter(|(l, k, _)| *k == FieldKind::Regular && !super::label::is_internal(l));
             write_seq(out, "{", "}", fs, depth, |(l, _, f), o, d| match f {
                 FieldVal::Done(v) => {
-                    o.push_str(&super::error::render_path(std::slice::from_ref(l)));
+                    o.push_str(&super::label::display(l));
                     o.push(':');
                     write_val(v, o, d);
                 }
