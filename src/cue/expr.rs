@@ -2,10 +2,12 @@
 
 use super::builtins;
 use super::error::{Code, CueError};
-use super::eval::{var_binding, Binding, Conj, Env, Evaluator, Frame, VId};
+use super::eval::{var_binding, Evaluator};
 use super::label;
 use super::parser::{Clause, Expr, FieldKind, IPart, Op, RefKind};
-use super::value::{force, json_val, resolve_default, show, FieldVal, Val};
+use super::value::{
+    force, json_val, resolve_default, show, Binding, Conj, Env, FieldVal, Frame, VId, Val,
+};
 use std::rc::Rc;
 
 impl<'a> Evaluator<'a> {

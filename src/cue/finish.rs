@@ -2,10 +2,10 @@
 
 use super::builtins;
 use super::error::{Code, CueError};
-use super::eval::{Conj, Evaluator, VId};
+use super::eval::Evaluator;
 use super::parser::FieldKind;
 use super::value::SHOW_DEPTH;
-use super::value::{equal, finish_disj, show, unify, FieldVal, ListVal, StructVal, Val};
+use super::value::{equal, finish_disj, show, unify, Conj, FieldVal, ListVal, StructVal, VId, Val};
 use std::rc::Rc;
 
 impl<'a> Evaluator<'a> {
@@ -189,7 +189,7 @@ impl<'a> Evaluator<'a> {
             return acc;
         };
         let cs = match acc {
-            Val::Conj(cs) => cs.as_ref().clone(),
+            Val::Constraints(cs) => cs.as_ref().clone(),
             Val::Top => Vec::new(),
             other => vec![other],
         };

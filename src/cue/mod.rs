@@ -44,7 +44,8 @@ mod value;
 mod tests;
 
 use error::{Code, CueError};
-use eval::{Conj, Evaluator};
+use eval::Evaluator;
+use value::Conj;
 
 /// Budgets for hostile policies and documents: each exceeded budget is an error, never a crash or hang.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

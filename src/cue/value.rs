@@ -1,13 +1,15 @@
-//! Values and scalar unification (atoms, basic types, bounds, validators, disjunctions).
+//! Values and scalar unification (atoms, basic types, bounds, validators, disjunctions), and the
+//! conjuncts values hold unevaluated (an optional field, a pattern, an open list's element type).
+//! Conjuncts live here rather than in `eval` because values and conjuncts contain each other.
 
 use super::budget::Meter;
 use super::error::{quote, Code, CueError};
-use super::eval::Conj;
 use super::parser::{
-    FieldKind, Op, K_BOOL, K_BYTES, K_FLOAT, K_INT, K_LIST, K_NULL, K_NUMBER, K_STRING, K_STRUCT,
-    K_TOP,
+    Expr, FieldKind, Op, StructLit, K_BOOL, K_BYTES, K_FLOAT, K_INT, K_LIST, K_NULL, K_NUMBER,
+    K_STRING, K_STRUCT, K_TOP,
 };
-use std::collections::HashSet;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 #[derive(Clone, Debug)]
@@ -23,7 +25,9 @@ pub enum Val<'a> {
     Kind(u16),
     Bound(Op, Rc<Val<'a>>),
     Validator(Rc<str>, Rc<Vec<Val<'a>>>),
-    Conj(Rc<Vec<Val<'a>>>),
+    /// Several constraints none of which subsumes the others (`>=1 & <=5 & int`), kept until a
+    /// concrete value meets them: one value, not to be confused with a vertex's `Conj`uncts.
+    Constraints(Rc<Vec<Val<'a>>>),
     Struct(Rc<StructVal<'a>>),
     List(Rc<ListVal<'a>>),
     /// Alternatives with their default marks.
@@ -62,6 +66,60 @@ pub struct ListVal<'a> {
     pub elems: Vec<Val<'a>>,
     /// `Some` for an open list: constraints on further elements.
     pub rest: Option<Vec<Conj<'a>>>,
+}
+
+/// A vertex of the evaluator's graph (an index into `Evaluator::vs`).
+pub type VId = usize;
+
+#[derive(Clone, Debug)]
+#[allow(dead_code)] // Vertex bindings: reserved for `for` over a vertex without copying.
+pub enum Binding<'a> {
+    Val(Val<'a>),
+    Vertex(VId),
+}
+
+#[derive(Debug)]
+pub enum Frame<'a> {
+    Struct {
+        vertex: VId,
+        lets: RefCell<HashMap<String, VId>>,
+    },
+    Vars(Vec<(String, Binding<'a>)>),
+}
+
+/// The lexical environment a conjunct's expression is evaluated in, innermost frame first.
+#[derive(Clone, Debug, Default)]
+pub struct Env<'a>(Option<Rc<(Frame<'a>, Env<'a>)>>);
+
+impl<'a> Env<'a> {
+    pub(super) fn push(&self, f: Frame<'a>) -> Env<'a> {
+        Env(Some(Rc::new((f, self.clone()))))
+    }
+    pub(super) fn nth(&self, up: usize) -> Option<&Frame<'a>> {
+        let mut cur = self.0.as_ref()?;
+        for _ in 0..up {
+            cur = cur.1 .0.as_ref()?;
+        }
+        Some(&cur.0)
+    }
+}
+
+/// One conjunct of a vertex, not yet evaluated: an expression with its environment, a struct
+/// literal, or a value. A vertex's value is the unification of its conjuncts.
+#[derive(Clone, Debug)]
+pub enum Conj<'a> {
+    Expr {
+        e: &'a Expr,
+        env: Env<'a>,
+        def: bool,
+        set: Option<usize>,
+    },
+    Lit {
+        lit: &'a StructLit,
+        env: Env<'a>,
+        def: bool,
+    },
+    Val(Val<'a>),
 }
 
 /// A document value: scalars converted, objects and arrays left lazy. A string is copied, so
@@ -170,7 +228,7 @@ impl<'a> Val<'a> {
                 },
             },
             Val::Validator(..) => K_TOP,
-            Val::Conj(vs) => vs.iter().fold(K_TOP, |k, v| k & v.kind()),
+            Val::Constraints(vs) => vs.iter().fold(K_TOP, |k, v| k & v.kind()),
             Val::Struct(_) => K_STRUCT,
             Val::List(_) => K_LIST,
             Val::Json(j) if j.is_array() => K_LIST,
@@ -338,7 +396,7 @@ fn write_val(v: &Val, out: &mut String, depth: usize) {
                 write_val(x, o, d)
             });
         }
-        Val::Conj(vs) => {
+        Val::Constraints(vs) => {
             for (i, x) in vs.iter().enumerate() {
                 if i > 0 {
                     out.push_str(" & ");
@@ -547,7 +605,7 @@ pub fn compare(a: &Val, b: &Val) -> Option<std::cmp::Ordering> {
 
 fn constraints<'a>(v: &Val<'a>) -> Vec<Val<'a>> {
     match v {
-        Val::Conj(vs) => vs.as_ref().clone(),
+        Val::Constraints(vs) => vs.as_ref().clone(),
         Val::Top => Vec::new(),
         other => vec![other.clone()],
     }
@@ -627,7 +685,7 @@ pub fn unify<'a>(acc: Val<'a>, new: Val<'a>, m: &Meter) -> Val<'a> {
             match cs.len() {
                 0 => Val::Top,
                 1 => cs.pop().unwrap_or(Val::Top),
-                _ => Val::Conj(Rc::new(cs)),
+                _ => Val::Constraints(Rc::new(cs)),
             }
         }
     }
