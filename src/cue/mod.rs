@@ -38,6 +38,7 @@ mod label;
 mod lexer;
 mod parser;
 mod resolve;
+mod stdlib;
 mod value;
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use super::parser::{
     Expr, FieldKind, Op, StructLit, K_BOOL, K_BYTES, K_FLOAT, K_INT, K_LIST, K_NULL, K_NUMBER,
     K_STRING, K_STRUCT, K_TOP,
 };
+use super::stdlib::Builtin;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
@@ -24,7 +25,7 @@ pub enum Val<'a> {
     Bytes(Rc<[u8]>),
     Kind(u16),
     Bound(Op, Rc<Val<'a>>),
-    Validator(Rc<str>, Rc<Vec<Val<'a>>>),
+    Validator(Builtin, Rc<Vec<Val<'a>>>),
     /// Several constraints none of which subsumes the others (`>=1 & <=5 & int`), kept until a
     /// concrete value meets them: one value, not to be confused with a vertex's `Conj`uncts.
     Constraints(Rc<Vec<Val<'a>>>),
@@ -32,7 +33,7 @@ pub enum Val<'a> {
     List(Rc<ListVal<'a>>),
     /// Alternatives with their default marks.
     Disj(Rc<Vec<(Val<'a>, bool)>>),
-    Builtin(Rc<str>),
+    Builtin(Builtin),
     Package(Rc<str>),
     /// A JSON object or array of the document, converted lazily (`force`): concrete data that
     /// no constraint has reached needs neither vertices nor conversion (issue 5's performance).
@@ -386,9 +387,9 @@ fn write_val(v: &Val, out: &mut String, depth: usize) {
             out.push_str(op.text());
             write_val(x, out, depth + 1);
         }
-        Val::Validator(n, args) if args.is_empty() => out.push_str(n),
-        Val::Validator(n, args) => {
-            out.push_str(n);
+        Val::Validator(b, args) if args.is_empty() => out.push_str(b.name()),
+        Val::Validator(b, args) => {
+            out.push_str(b.name());
             write_seq(out, "(", ")", args.iter(), depth, |x, o, d| {
                 if !o.ends_with('(') {
                     o.push(' ');
@@ -453,7 +454,8 @@ fn write_val(v: &Val, out: &mut String, depth: usize) {
                 write_val(x, out, depth + 1);
             }
         }
-        Val::Builtin(n) | Val::Package(n) => out.push_str(n),
+        Val::Builtin(b) => out.push_str(b.name()),
+        Val::Package(n) => out.push_str(n),
         Val::Json(j) => write_json(j, out, depth),
     }
 }
@@ -522,9 +524,8 @@ fn conflict<'a>(new: &Val<'a>, acc: &Val<'a>) -> Val<'a> {
     Val::error(msg)
 }
 
-/// Checks a concrete atom against a constraint (bound or validator). `check` runs validators.
+/// Checks a concrete atom against a constraint (bound or validator).
 pub fn check_constraint<'a>(atom: &Val<'a>, c: &Val<'a>, m: &Meter) -> Val<'a> {
-    let check = |n: &str, x: &Val<'a>, args: &[Val<'a>]| super::builtins::check(n, x, args, m);
     match c {
         Val::Bound(op, b) => {
             if atom.kind() & c.kind() == 0 {
@@ -532,12 +533,7 @@ pub fn check_constraint<'a>(atom: &Val<'a>, c: &Val<'a>, m: &Meter) -> Val<'a> {
             }
             let ok = match op {
                 Op::Match | Op::NotMatch => {
-                    let r = check(
-                        if *op == Op::Match { "=~" } else { "!~" },
-                        atom,
-                        std::slice::from_ref(b),
-                    );
-                    match r {
+                    match super::builtins::check_match(atom, b, *op == Op::Match, m) {
                         Val::Bool(x) => x,
                         other => return other,
                     }
@@ -564,7 +560,7 @@ pub fn check_constraint<'a>(atom: &Val<'a>, c: &Val<'a>, m: &Meter) -> Val<'a> {
                 ))
             }
         }
-        Val::Validator(name, args) => match check(name, atom, args) {
+        Val::Validator(f, args) => match super::builtins::check(*f, atom, args, m) {
             Val::Bool(true) => atom.clone(),
             Val::Bool(false) => Val::error(format!(
                 "invalid value {} (does not satisfy {})",
