@@ -5,9 +5,10 @@
 //! (`cuecontext.New()`, `policy.Unify(data).Validate()`): a field the document lacks does not fail;
 //! conflicts, bound violations and failing builtin validators do.
 //!
-//! Stages: `lexer` -> `parser` (AST) -> `resolve` (identifiers bound, imports checked) -> `eval`
-//! (vertices, unification, disjunctions) with `value` (scalar unification) and `builtins`;
-//! `error` renders CUE-style messages.
+//! Stages: `lexer` -> `parser` (AST) -> `resolve` (identifiers bound, imports checked, std names
+//! looked up in `stdlib`) -> `eval` (vertices, unification, disjunctions; with `expr` and
+//! `finish`) with `value` (values, conjuncts, scalar unification) and `builtins`; `error`
+//! renders CUE-style messages.
 //!
 //! The document is read lazily: it is checked against the size and depth budgets up front, then
 //! enters evaluation as `Val::Json` (a reference into the `serde_json::Value`). A field whose only
