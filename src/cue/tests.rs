@@ -531,3 +531,20 @@ fn struct_minfields_on_a_closed_struct_fails() {
     );
     assert_eq!(p.evaluate(&serde_json::json!({"p": {"a": 1}})), Ok(()));
 }
+
+/// `pkg.Name` is looked up by the resolver; a package that reaches evaluation as a value (bound
+/// to a field or a `let`) still has its members looked up, with the same results.
+#[test]
+fn package_members_through_a_field_or_let() {
+    let ok = compile("import \"strings\"\nimport \"time\"\nlet s = strings\nx: strings\nt: time\na: s.HasPrefix(\"abc\", \"a\") & true\nb: x.ToUpper(\"ab\") & \"AB\"\nr: t.RFC3339 & \"2006-01-02T15:04:05Z07:00\"\nh: t.Hour & 3600000000000").unwrap();
+    assert_eq!(ok.evaluate(&serde_json::json!({})), Ok(()));
+    let p = compile("import \"strings\"\nx: strings\ny: x.Nope(\"ab\")").unwrap();
+    assert_eq!(
+        p.evaluate(&serde_json::json!({})).unwrap_err(),
+        "y: undefined field: Nope"
+    );
+    assert_eq!(
+        compile("import \"strings\"\ny: strings.Nope(\"ab\")").unwrap_err(),
+        "2:11: undefined field: Nope (package \"strings\": not supported)"
+    );
+}
