@@ -3,7 +3,7 @@
 //! referenced field's conjuncts (so definitions are re-evaluated in place, as CUE does); disjunctions
 //! are evaluated by re-running the vertex once per alternative.
 
-use super::budget::Meter;
+use super::budget::{Limits, Meter};
 use super::error::{Code, CueError};
 use super::label;
 use super::parser::{
@@ -13,7 +13,6 @@ use super::value::{
     json_val, resolve_default, show, unify, Binding, ClosedSet, Conj, Env, FieldVal, Frame, VId,
     Val,
 };
-use super::Limits;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet, VecDeque};
 
