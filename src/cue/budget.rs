@@ -2,11 +2,13 @@
 //! built. Every stage that allocates or loops in proportion to its input charges the meter before
 //! it builds, so a hostile policy meets `Code::Budget` instead of exhausting memory or time.
 //!
+//! The meter's helpers that return values (`bottom`, `str`, `strs`) are in `value`, so this
+//! module needs no values.
+//!
 //! Shared (`&Meter`, interior mutability) because the value functions that charge it (`force`,
 //! `equal`, `unify`, the builtins) are reached from inside evaluator borrows and closures.
 
 use super::error::{Code, CueError};
-use super::value::Val;
 use std::cell::{Cell, RefCell};
 
 /// Budgets for hostile policies and documents: each exceeded budget is an error, never a crash or hang.
@@ -119,30 +121,12 @@ impl Meter {
         self.abort.borrow_mut().take()
     }
 
-    /// The budget error as a value, for a caller that must return one.
-    pub fn bottom<'a>(&self) -> Val<'a> {
-        Val::Bottom(
-            self.abort
-                .borrow()
-                .clone()
-                .unwrap_or_else(|| CueError::new(Code::Budget, "aborted")),
-        )
-    }
-
-    /// A string value, charged to the bytes budget.
-    pub fn str<'a>(&self, s: &str) -> Val<'a> {
-        if self.bytes(s.len()) {
-            return self.bottom();
-        }
-        Val::str(s)
-    }
-
-    /// Charges the values and bytes of a list of strings before it is built.
-    pub fn strs<'a>(&self, count: usize, total_bytes: usize) -> Option<Val<'a>> {
-        if self.values(count) || self.bytes(total_bytes) {
-            return Some(self.bottom());
-        }
-        None
+    /// The first exhausted budget's error (`aborted` if none was recorded).
+    pub fn error(&self) -> CueError {
+        self.abort
+            .borrow()
+            .clone()
+            .unwrap_or_else(|| CueError::new(Code::Budget, "aborted"))
     }
 
     /// Values used so far (for reports and tests).

@@ -123,6 +123,30 @@ pub enum Conj<'a> {
     Val(Val<'a>),
 }
 
+/// The meter's charges as values, for the callers that must return one.
+impl Meter {
+    /// The budget error as a value, for a caller that must return one.
+    pub fn bottom<'a>(&self) -> Val<'a> {
+        Val::Bottom(self.error())
+    }
+
+    /// A string value, charged to the bytes budget.
+    pub fn str<'a>(&self, s: &str) -> Val<'a> {
+        if self.bytes(s.len()) {
+            return self.bottom();
+        }
+        Val::str(s)
+    }
+
+    /// Charges the values and bytes of a list of strings before it is built.
+    pub fn strs<'a>(&self, count: usize, total_bytes: usize) -> Option<Val<'a>> {
+        if self.values(count) || self.bytes(total_bytes) {
+            return Some(self.bottom());
+        }
+        None
+    }
+}
+
 /// A document value: scalars converted, objects and arrays left lazy. A string is copied, so
 /// its bytes are charged.
 pub fn json_val<'a>(j: &'a serde_json::Value, m: &Meter) -> Val<'a> {
