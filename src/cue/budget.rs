@@ -2,13 +2,47 @@
 //! built. Every stage that allocates or loops in proportion to its input charges the meter before
 //! it builds, so a hostile policy meets `Code::Budget` instead of exhausting memory or time.
 //!
+//! The meter's helpers that return values (`bottom`, `str`, `strs`) are in `value`, so this
+//! module needs no values.
+//!
 //! Shared (`&Meter`, interior mutability) because the value functions that charge it (`force`,
 //! `equal`, `unify`, the builtins) are reached from inside evaluator borrows and closures.
 
 use super::error::{Code, CueError};
-use super::value::Val;
-use super::Limits;
 use std::cell::{Cell, RefCell};
+
+/// Budgets for hostile policies and documents: each exceeded budget is an error, never a crash or hang.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Nesting depth of the policy syntax (lexer, string interpolations, parser, resolver), of
+    /// the document, and of evaluation (vertices, expressions, comprehension clauses).
+    pub max_depth: usize,
+    /// Evaluation steps per `evaluate`: vertex and expression evaluations, plus the work of
+    /// builtins and comparisons (a step per element or field read, per value compared, per 256
+    /// bytes of string scanned).
+    pub max_steps: u64,
+    /// Values built per `evaluate`: vertices, list elements, struct fields, comprehension
+    /// bindings, document values converted where they are read. The document itself is read
+    /// lazily and costs nothing until read.
+    pub max_values: u64,
+    /// Bytes of strings built per `evaluate` (results of operators, interpolations and builtins,
+    /// labels, document strings read).
+    pub max_bytes: u64,
+    /// Size of the document (bytes of strings and keys plus 8 per value) and of the policy text.
+    pub max_document_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 100,
+            max_steps: 5_000_000,
+            max_values: 1_000_000,
+            max_bytes: 64 << 20,
+            max_document_bytes: 16 << 20,
+        }
+    }
+}
 
 /// Bytes of string scanned (matched, searched, compared) per step charged.
 pub const BYTES_PER_STEP: usize = 256;
@@ -87,30 +121,12 @@ impl Meter {
         self.abort.borrow_mut().take()
     }
 
-    /// The budget error as a value, for a caller that must return one.
-    pub fn bottom<'a>(&self) -> Val<'a> {
-        Val::Bottom(
-            self.abort
-                .borrow()
-                .clone()
-                .unwrap_or_else(|| CueError::new(Code::Budget, "aborted")),
-        )
-    }
-
-    /// A string value, charged to the bytes budget.
-    pub fn str<'a>(&self, s: &str) -> Val<'a> {
-        if self.bytes(s.len()) {
-            return self.bottom();
-        }
-        Val::str(s)
-    }
-
-    /// Charges the values and bytes of a list of strings before it is built.
-    pub fn strs<'a>(&self, count: usize, total_bytes: usize) -> Option<Val<'a>> {
-        if self.values(count) || self.bytes(total_bytes) {
-            return Some(self.bottom());
-        }
-        None
+    /// The first exhausted budget's error (`aborted` if none was recorded).
+    pub fn error(&self) -> CueError {
+        self.abort
+            .borrow()
+            .clone()
+            .unwrap_or_else(|| CueError::new(Code::Budget, "aborted"))
     }
 
     /// Values used so far (for reports and tests).

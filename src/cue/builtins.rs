@@ -5,6 +5,7 @@
 use super::budget::Meter;
 use super::error::{Code, CueError};
 use super::parser::{FieldKind, Op};
+use super::stdlib::{Builtin, Predefined, RFC3339, RFC3339_NANO};
 use super::value::{
     compare, equal, fmt_float, force, kind_name, show, unify, ClosedSet, FieldVal, ListVal,
     StructVal, Val,
@@ -52,75 +53,36 @@ pub fn too_long<'a>() -> Val<'a> {
     ))
 }
 
-pub const RFC3339: &str = "2006-01-02T15:04:05Z07:00";
-pub const RFC3339_NANO: &str = "2006-01-02T15:04:05.999999999Z07:00";
-
-/// Constants and functions selected from an imported package.
-pub fn member<'a>(pkg: &str, name: &str) -> Val<'a> {
-    match (pkg, name) {
-        ("time", "RFC3339") => Val::str(RFC3339),
-        ("time", "RFC3339Nano") => Val::str(RFC3339_NANO),
-        ("time", "Nanosecond") => Val::Int(1),
-        ("time", "Microsecond") => Val::Int(1_000),
-        ("time", "Millisecond") => Val::Int(1_000_000),
-        ("time", "Second") => Val::Int(1_000_000_000),
-        ("time", "Minute") => Val::Int(60_000_000_000),
-        ("time", "Hour") => Val::Int(3_600_000_000_000),
-        ("math", "Pi") => Val::Float(std::f64::consts::PI),
-        ("math", "E") => Val::Float(std::f64::consts::E),
-        _ if arity(&format!("{pkg}.{name}")).is_some() => {
-            Val::Builtin(Rc::from(format!("{pkg}.{name}")))
-        }
-        _ => Val::error(format!("undefined field: {name}")),
+/// A predefined name as a value.
+pub fn predefined<'a>(p: Predefined) -> Val<'a> {
+    match p {
+        Predefined::Func(b) => Val::Builtin(b),
+        Predefined::Str(s) => Val::str(s),
+        Predefined::Int(i) => Val::Int(i),
+        Predefined::Float(f) => Val::Float(f),
     }
 }
 
-/// (number of arguments, usable as a validator with the first argument omitted)
-fn arity(name: &str) -> Option<(usize, bool)> {
-    Some(match name {
-        "len" | "close" | "and" | "or" => (1, false),
-        "strings.HasPrefix"
-        | "strings.HasSuffix"
-        | "strings.Contains"
-        | "strings.ContainsAny"
-        | "strings.MinRunes"
-        | "strings.MaxRunes" => (2, true),
-        "strings.ToLower" | "strings.ToUpper" | "strings.TrimSpace" | "strings.Fields" => {
-            (1, false)
-        }
-        "strings.Split" | "strings.Join" | "strings.TrimPrefix" | "strings.TrimSuffix"
-        | "strings.Index" | "strings.LastIndex" | "strings.Count" | "strings.Repeat"
-        | "strings.Trim" => (2, false),
-        "strings.Replace" | "strings.SplitN" => (3 + usize::from(name == "strings.Replace"), false),
-        "list.MinItems" | "list.MaxItems" | "list.Contains" => (2, true),
-        "list.UniqueItems" => (1, true),
-        "list.Sum" | "list.Max" | "list.Min" | "list.Avg" => (1, false),
-        "list.Concat" => (1, false),
-        "struct.MinFields" | "struct.MaxFields" => (2, true),
-        "time.Time" => (1, true),
-        "time.Format" => (2, true),
-        "time.Parse" | "time.Unix" => (2, false),
-        "math.Floor" | "math.Ceil" | "math.Round" | "math.Trunc" | "math.Abs" | "math.Sqrt" => {
-            (1, false)
-        }
-        "math.Pow" => (2, false),
-        "regexp.Match" | "regexp.Find" => (2, false),
-        _ => return None,
-    })
+/// A member selected from a package that reached evaluation as a value (bound to a field or
+/// `let`); a member written `pkg.Name` was looked up by the resolver.
+pub fn member<'a>(pkg: &str, name: &str) -> Val<'a> {
+    super::stdlib::member(pkg, name).map_or_else(
+        || Val::error(format!("undefined field: {name}")),
+        predefined,
+    )
 }
 
 /// A bare builtin used as a constraint (`time.Time`, `list.UniqueItems`) becomes a validator.
 pub fn as_validator(v: Val) -> Val {
     match v {
-        Val::Builtin(n) if arity(&n) == Some((1, true)) => Val::Validator(n, Rc::new(Vec::new())),
+        Val::Builtin(b) if b.arity() == (1, true) => Val::Validator(b, Rc::new(Vec::new())),
         other => other,
     }
 }
 
-pub fn call<'a>(name: &str, args: Vec<Val<'a>>, m: &Meter) -> Val<'a> {
-    let Some((n, validator)) = arity(name) else {
-        return Val::error(format!("unknown function {name}"));
-    };
+pub fn call<'a>(b: Builtin, args: Vec<Val<'a>>, m: &Meter) -> Val<'a> {
+    let (n, validator) = b.arity();
+    let name = b.name();
     let args: Vec<Val<'a>> = args
         .into_iter()
         .map(|a| force(super::value::resolve_default(a), m))
@@ -129,7 +91,7 @@ pub fn call<'a>(name: &str, args: Vec<Val<'a>>, m: &Meter) -> Val<'a> {
         return Val::Bottom(e.clone());
     }
     if validator && args.len() + 1 == n {
-        return Val::Validator(Rc::from(name), Rc::new(args));
+        return Val::Validator(b, Rc::new(args));
     }
     if args.len() != n {
         return Val::error(format!(
@@ -137,8 +99,8 @@ pub fn call<'a>(name: &str, args: Vec<Val<'a>>, m: &Meter) -> Val<'a> {
             args.len()
         ));
     }
-    if name == "and" || name == "or" {
-        return and_or(name, &args, m);
+    if matches!(b, Builtin::And | Builtin::Or) {
+        return and_or(b, &args, m);
     }
     if let Some(a) = args.iter().find(|a| !a.is_concrete()) {
         return Val::incomplete(format!(
@@ -146,43 +108,43 @@ pub fn call<'a>(name: &str, args: Vec<Val<'a>>, m: &Meter) -> Val<'a> {
             show(a)
         ));
     }
-    apply(name, &args, m)
+    apply(b, &args, m)
 }
 
-/// Runs a validator (or a regular-expression bound) against a concrete value.
-pub fn check<'a>(name: &str, x: &Val<'a>, args: &[Val<'a>], m: &Meter) -> Val<'a> {
+/// Runs a validator against a concrete value.
+pub fn check<'a>(b: Builtin, x: &Val<'a>, args: &[Val<'a>], m: &Meter) -> Val<'a> {
     if matches!(x, Val::Json(_)) || args.iter().any(|a| matches!(a, Val::Json(_))) {
         let args: Vec<Val<'a>> = args.iter().cloned().map(|a| force(a, m)).collect();
-        return check(name, &force(x.clone(), m), &args, m);
+        return check(b, &force(x.clone(), m), &args, m);
     }
-    match name {
-        "=~" | "!~" => match (x, args.first()) {
-            (Val::Str(s), Some(Val::Str(_))) if m.scan(s.len()) => m.bottom(),
-            (Val::Str(s), Some(Val::Str(p))) => match regex(p) {
-                Ok(r) => Val::Bool(r.is_match(s) == (name == "=~")),
-                Err(e) => Val::error(e),
-            },
-            _ => Val::Bool(false),
+    if !x.is_concrete() {
+        return Val::incomplete("non-concrete value");
+    }
+    let mut all = vec![x.clone()];
+    all.extend(args.iter().cloned());
+    apply(b, &all, m)
+}
+
+/// A regular-expression bound (`=~ p`, or `!~ p` when `!want`) against a concrete value.
+pub fn check_match<'a>(x: &Val<'a>, pattern: &Val<'a>, want: bool, m: &Meter) -> Val<'a> {
+    match (x, pattern) {
+        (Val::Str(s), Val::Str(_)) if m.scan(s.len()) => m.bottom(),
+        (Val::Str(s), Val::Str(p)) => match regex(p) {
+            Ok(r) => Val::Bool(r.is_match(s) == want),
+            Err(e) => Val::error(e),
         },
-        _ => {
-            if !x.is_concrete() {
-                return Val::incomplete("non-concrete value");
-            }
-            let mut all = vec![x.clone()];
-            all.extend(args.iter().cloned());
-            apply(name, &all, m)
-        }
+        _ => Val::Bool(false),
     }
 }
 
-fn and_or<'a>(name: &str, args: &[Val<'a>], m: &Meter) -> Val<'a> {
+fn and_or<'a>(b: Builtin, args: &[Val<'a>], m: &Meter) -> Val<'a> {
     let Some(Val::List(l)) = args.first() else {
-        return Val::incomplete(format!("{name}: non-concrete list"));
+        return Val::incomplete(format!("{}: non-concrete list", b.name()));
     };
     if m.values(l.elems.len()) {
         return m.bottom();
     }
-    if name == "or" {
+    if b == Builtin::Or {
         return super::value::finish_disj(l.elems.iter().map(|v| (v.clone(), false)).collect(), 0);
     }
     l.elems
@@ -329,20 +291,23 @@ fn unique<'a>(elems: &[Val<'a>], m: &Meter) -> Val<'a> {
     Val::Bool(true)
 }
 
-fn apply<'a>(name: &str, a: &[Val<'a>], m: &Meter) -> Val<'a> {
+fn apply<'a>(func: Builtin, a: &[Val<'a>], m: &Meter) -> Val<'a> {
+    let name = func.name();
     if m.steps(scan_cost(a)) {
         return m.bottom();
     }
     let s0 = str_arg(a.first());
     let s1 = str_arg(a.get(1));
-    let r = match (name, a.first()) {
-        ("len", Some(Val::Str(s))) => Some(Val::Int(s.len() as i128)),
-        ("len", Some(Val::Bytes(b))) => Some(Val::Int(b.len() as i128)),
-        ("len", Some(Val::List(l))) if l.rest.is_none() => Some(Val::Int(l.elems.len() as i128)),
-        ("len", Some(Val::List(_))) => Some(Val::incomplete("len of open list")),
-        ("len", Some(Val::Struct(s))) => Some(Val::Int(regular_fields(s).count() as i128)),
-        ("close", Some(Val::Struct(s))) if m.values(s.fields.len()) => Some(m.bottom()),
-        ("close", Some(Val::Struct(s))) => {
+    let r = match (func, a.first()) {
+        (Builtin::Len, Some(Val::Str(s))) => Some(Val::Int(s.len() as i128)),
+        (Builtin::Len, Some(Val::Bytes(b))) => Some(Val::Int(b.len() as i128)),
+        (Builtin::Len, Some(Val::List(l))) if l.rest.is_none() => {
+            Some(Val::Int(l.elems.len() as i128))
+        }
+        (Builtin::Len, Some(Val::List(_))) => Some(Val::incomplete("len of open list")),
+        (Builtin::Len, Some(Val::Struct(s))) => Some(Val::Int(regular_fields(s).count() as i128)),
+        (Builtin::Close, Some(Val::Struct(s))) if m.values(s.fields.len()) => Some(m.bottom()),
+        (Builtin::Close, Some(Val::Struct(s))) => {
             let set = ClosedSet {
                 labels: s.fields.iter().map(|f| f.0.clone()).collect(),
                 patterns: s.patterns.iter().map(|p| p.0.clone()).collect(),
@@ -352,35 +317,35 @@ fn apply<'a>(name: &str, a: &[Val<'a>], m: &Meter) -> Val<'a> {
             n.closed.push(set);
             Some(Val::Struct(Rc::new(n)))
         }
-        ("strings.HasPrefix", _) => s0.zip(s1).map(|(s, p)| Val::Bool(s.starts_with(p))),
-        ("strings.HasSuffix", _) => s0.zip(s1).map(|(s, p)| Val::Bool(s.ends_with(p))),
-        ("strings.Contains", _) => s0.zip(s1).map(|(s, p)| Val::Bool(s.contains(p))),
-        ("strings.ContainsAny", _) => s0
+        (Builtin::StringsHasPrefix, _) => s0.zip(s1).map(|(s, p)| Val::Bool(s.starts_with(p))),
+        (Builtin::StringsHasSuffix, _) => s0.zip(s1).map(|(s, p)| Val::Bool(s.ends_with(p))),
+        (Builtin::StringsContains, _) => s0.zip(s1).map(|(s, p)| Val::Bool(s.contains(p))),
+        (Builtin::StringsContainsAny, _) => s0
             .zip(s1)
             .map(|(s, p)| Val::Bool(s.chars().any(|c| p.contains(c)))),
-        ("strings.MinRunes", _) => s0
+        (Builtin::StringsMinRunes, _) => s0
             .zip(int_arg(a.get(1)))
             .map(|(s, n)| Val::Bool(s.chars().count() as i128 >= n)),
-        ("strings.MaxRunes", _) => s0
+        (Builtin::StringsMaxRunes, _) => s0
             .zip(int_arg(a.get(1)))
             .map(|(s, n)| Val::Bool(s.chars().count() as i128 <= n)),
         // Trimming and case mapping build at most about the input's size (bounded by MAX_STRING),
         // charged when built.
-        ("strings.ToLower", _) => s0.map(|s| m.str(&s.to_lowercase())),
-        ("strings.ToUpper", _) => s0.map(|s| m.str(&s.to_uppercase())),
-        ("strings.TrimSpace", _) => s0.map(|s| m.str(s.trim())),
-        ("strings.Trim", _) => s0
+        (Builtin::StringsToLower, _) => s0.map(|s| m.str(&s.to_lowercase())),
+        (Builtin::StringsToUpper, _) => s0.map(|s| m.str(&s.to_uppercase())),
+        (Builtin::StringsTrimSpace, _) => s0.map(|s| m.str(s.trim())),
+        (Builtin::StringsTrim, _) => s0
             .zip(s1)
             .map(|(s, c)| m.str(s.trim_matches(|x| c.contains(x)))),
-        ("strings.TrimPrefix", _) => s0
+        (Builtin::StringsTrimPrefix, _) => s0
             .zip(s1)
             .map(|(s, p)| m.str(s.strip_prefix(p).unwrap_or(s))),
-        ("strings.TrimSuffix", _) => s0
+        (Builtin::StringsTrimSuffix, _) => s0
             .zip(s1)
             .map(|(s, p)| m.str(s.strip_suffix(p).unwrap_or(s))),
-        ("strings.Fields", _) => s0.map(|s| strs(s, || s.split_whitespace(), m)),
-        ("strings.Split", _) => s0.zip(s1).map(|(s, sep)| split(s, sep, usize::MAX, m)),
-        ("strings.SplitN", _) => match (s0, s1, int_arg(a.get(2))) {
+        (Builtin::StringsFields, _) => s0.map(|s| strs(s, || s.split_whitespace(), m)),
+        (Builtin::StringsSplit, _) => s0.zip(s1).map(|(s, sep)| split(s, sep, usize::MAX, m)),
+        (Builtin::StringsSplitN, _) => match (s0, s1, int_arg(a.get(2))) {
             (Some(s), Some(sep), Some(n)) => {
                 let n = if n < 0 {
                     usize::MAX
@@ -391,7 +356,7 @@ fn apply<'a>(name: &str, a: &[Val<'a>], m: &Meter) -> Val<'a> {
             }
             _ => None,
         },
-        ("strings.Join", Some(Val::List(l))) => {
+        (Builtin::StringsJoin, Some(Val::List(l))) => {
             let parts: Option<Vec<&str>> = l.elems.iter().map(|e| str_arg(Some(e))).collect();
             parts.zip(s1).map(|(p, sep)| {
                 // Checked: a long separator times many parts overflows usize on wasm32.
@@ -412,20 +377,20 @@ fn apply<'a>(name: &str, a: &[Val<'a>], m: &Meter) -> Val<'a> {
                 }
             })
         }
-        ("strings.Index", _) => s0
+        (Builtin::StringsIndex, _) => s0
             .zip(s1)
             .map(|(s, p)| Val::Int(s.find(p).map_or(-1, |i| i as i128))),
-        ("strings.LastIndex", _) => s0
+        (Builtin::StringsLastIndex, _) => s0
             .zip(s1)
             .map(|(s, p)| Val::Int(s.rfind(p).map_or(-1, |i| i as i128))),
-        ("strings.Count", _) => s0.zip(s1).map(|(s, p)| {
+        (Builtin::StringsCount, _) => s0.zip(s1).map(|(s, p)| {
             Val::Int(if p.is_empty() {
                 s.chars().count() as i128 + 1
             } else {
                 s.matches(p).count() as i128
             })
         }),
-        ("strings.Repeat", _) => match (s0, int_arg(a.get(1))) {
+        (Builtin::StringsRepeat, _) => match (s0, int_arg(a.get(1))) {
             (Some(s), Some(n))
                 if (0..=10_000).contains(&n) && s.len().saturating_mul(n as usize) <= 1 << 20 =>
             {
@@ -440,31 +405,31 @@ fn apply<'a>(name: &str, a: &[Val<'a>], m: &Meter) -> Val<'a> {
             )),
             _ => None,
         },
-        ("strings.Replace", _)
+        (Builtin::StringsReplace, _)
             if s0
                 .zip(str_arg(a.get(2)))
                 .is_some_and(|(s, n)| s.len().saturating_mul(n.len().max(1)) > MAX_STRING) =>
         {
             Some(too_long())
         }
-        ("strings.Replace", _) => match (s0, s1, str_arg(a.get(2)), int_arg(a.get(3))) {
+        (Builtin::StringsReplace, _) => match (s0, s1, str_arg(a.get(2)), int_arg(a.get(3))) {
             (Some(s), Some(o), Some(n), Some(k)) if k < 0 => Some(m.str(&s.replace(o, n))),
             (Some(s), Some(o), Some(n), Some(k)) => {
                 Some(m.str(&s.replacen(o, n, usize::try_from(k).unwrap_or(usize::MAX))))
             }
             _ => None,
         },
-        ("list.MinItems", Some(Val::List(l))) => {
+        (Builtin::ListMinItems, Some(Val::List(l))) => {
             int_arg(a.get(1)).map(|n| Val::Bool(l.elems.len() as i128 >= n))
         }
-        ("list.MaxItems", Some(Val::List(l))) => {
+        (Builtin::ListMaxItems, Some(Val::List(l))) => {
             int_arg(a.get(1)).map(|n| Val::Bool(l.elems.len() as i128 <= n))
         }
-        ("list.Contains", Some(Val::List(l))) => a
+        (Builtin::ListContains, Some(Val::List(l))) => a
             .get(1)
             .map(|x| Val::Bool(l.elems.iter().any(|e| equal(e, x, m)))),
-        ("list.UniqueItems", Some(Val::List(l))) => Some(unique(&l.elems, m)),
-        ("list.Concat", Some(Val::List(l))) => {
+        (Builtin::ListUniqueItems, Some(Val::List(l))) => Some(unique(&l.elems, m)),
+        (Builtin::ListConcat, Some(Val::List(l))) => {
             let mut inners = Vec::with_capacity(l.elems.len());
             for e in &l.elems {
                 match force(e.clone(), m) {
@@ -488,10 +453,11 @@ fn apply<'a>(name: &str, a: &[Val<'a>], m: &Meter) -> Val<'a> {
                 rest: None,
             })))
         }
-        ("list.Sum" | "list.Max" | "list.Min" | "list.Avg", Some(Val::List(l))) => {
-            Some(list_num(name, &l.elems))
-        }
-        ("struct.MinFields", Some(Val::Struct(s))) => int_arg(a.get(1)).map(|n| {
+        (
+            Builtin::ListSum | Builtin::ListMax | Builtin::ListMin | Builtin::ListAvg,
+            Some(Val::List(l)),
+        ) => Some(list_num(func, &l.elems)),
+        (Builtin::StructMinFields, Some(Val::Struct(s))) => int_arg(a.get(1)).map(|n| {
             let count = regular_fields(s).count() as i128;
             if count >= n {
                 return Val::Bool(true);
@@ -505,24 +471,24 @@ fn apply<'a>(name: &str, a: &[Val<'a>], m: &Meter) -> Val<'a> {
                 Val::incomplete(msg)
             }
         }),
-        ("struct.MaxFields", Some(Val::Struct(s))) => {
+        (Builtin::StructMaxFields, Some(Val::Struct(s))) => {
             int_arg(a.get(1)).map(|n| Val::Bool(regular_fields(s).count() as i128 <= n))
         }
-        ("time.Time", _) => s0.map(|s| match parse_rfc3339(s) {
+        (Builtin::TimeTime, _) => s0.map(|s| match parse_rfc3339(s) {
             Some(_) => Val::Bool(true),
             None => Val::error(format!(
                 "error in call to time.Time: invalid time {}",
                 super::error::quote(s)
             )),
         }),
-        ("time.Format", _) => s0.zip(s1).map(|(s, l)| match l {
+        (Builtin::TimeFormat, _) => s0.zip(s1).map(|(s, l)| match l {
             RFC3339 | RFC3339_NANO => Val::Bool(parse_rfc3339(s).is_some()),
             "2006-01-02" => {
                 Val::Bool(parse_rfc3339(&format!("{s}T00:00:00Z")).is_some() && s.len() == 10)
             }
             _ => Val::error(format!("time.Format: layout {l:?} is not supported")),
         }),
-        ("time.Parse", _) => s0.zip(s1).map(|(layout, s)| {
+        (Builtin::TimeParse, _) => s0.zip(s1).map(|(layout, s)| {
             let t = match layout {
                 RFC3339 | RFC3339_NANO => parse_rfc3339(s),
                 "2006-01-02" if s.len() == 10 => parse_rfc3339(&format!("{s}T00:00:00Z")),
@@ -538,7 +504,7 @@ fn apply<'a>(name: &str, a: &[Val<'a>], m: &Meter) -> Val<'a> {
                 )),
             }
         }),
-        ("time.Unix", _) => match (int_arg(a.first()), int_arg(a.get(1))) {
+        (Builtin::TimeUnix, _) => match (int_arg(a.first()), int_arg(a.get(1))) {
             (Some(s), Some(n)) => {
                 let total = s.saturating_mul(1_000_000_000).saturating_add(n);
                 Some(Val::str(&format_rfc3339_nano(
@@ -548,14 +514,18 @@ fn apply<'a>(name: &str, a: &[Val<'a>], m: &Meter) -> Val<'a> {
             }
             _ => None,
         },
-        ("math.Floor" | "math.Ceil" | "math.Round" | "math.Trunc", Some(Val::Int(i))) => {
-            Some(Val::Int(*i))
-        }
-        ("math.Floor" | "math.Ceil" | "math.Round" | "math.Trunc", Some(Val::Float(f))) => {
-            let r = match name {
-                "math.Floor" => f.floor(),
-                "math.Ceil" => f.ceil(),
-                "math.Round" => f.round(),
+        (
+            Builtin::MathFloor | Builtin::MathCeil | Builtin::MathRound | Builtin::MathTrunc,
+            Some(Val::Int(i)),
+        ) => Some(Val::Int(*i)),
+        (
+            Builtin::MathFloor | Builtin::MathCeil | Builtin::MathRound | Builtin::MathTrunc,
+            Some(Val::Float(f)),
+        ) => {
+            let r = match func {
+                Builtin::MathFloor => f.floor(),
+                Builtin::MathCeil => f.ceil(),
+                Builtin::MathRound => f.round(),
                 _ => f.trunc(),
             };
             Some(if r.abs() < 1e30 {
@@ -564,19 +534,19 @@ fn apply<'a>(name: &str, a: &[Val<'a>], m: &Meter) -> Val<'a> {
                 Val::Float(r)
             })
         }
-        ("math.Abs", Some(Val::Int(i))) => {
+        (Builtin::MathAbs, Some(Val::Int(i))) => {
             Some(i.checked_abs().map_or(Val::error("overflow"), Val::Int))
         }
-        ("math.Abs", Some(Val::Float(f))) => Some(Val::Float(f.abs())),
-        ("math.Sqrt", Some(x)) => num(x).map(|f| Val::Float(f.sqrt())),
-        ("math.Pow", Some(x)) => num(x)
+        (Builtin::MathAbs, Some(Val::Float(f))) => Some(Val::Float(f.abs())),
+        (Builtin::MathSqrt, Some(x)) => num(x).map(|f| Val::Float(f.sqrt())),
+        (Builtin::MathPow, Some(x)) => num(x)
             .zip(a.get(1).and_then(num))
             .map(|(b, e)| Val::Float(b.powf(e))),
-        ("regexp.Match", _) => s0.zip(s1).map(|(p, s)| match regex(p) {
+        (Builtin::RegexpMatch, _) => s0.zip(s1).map(|(p, s)| match regex(p) {
             Ok(r) => Val::Bool(r.is_match(s)),
             Err(e) => Val::error(e),
         }),
-        ("regexp.Find", _) => s0.zip(s1).map(|(p, s)| match regex(p) {
+        (Builtin::RegexpFind, _) => s0.zip(s1).map(|(p, s)| match regex(p) {
             Ok(r) => r
                 .find(s)
                 .map_or(Val::error("regexp.Find: no match"), |x| m.str(x.as_str())),
@@ -587,32 +557,33 @@ fn apply<'a>(name: &str, a: &[Val<'a>], m: &Meter) -> Val<'a> {
     r.unwrap_or_else(|| bad(name, a))
 }
 
-fn list_num<'a>(name: &str, elems: &[Val<'a>]) -> Val<'a> {
+fn list_num<'a>(func: Builtin, elems: &[Val<'a>]) -> Val<'a> {
+    let name = func.name();
     let all_int = elems.iter().all(|e| matches!(e, Val::Int(_)));
     let Some(ns) = elems.iter().map(num).collect::<Option<Vec<f64>>>() else {
         return Val::error(format!("{name}: list contains non-numbers"));
     };
-    if ns.is_empty() && name != "list.Sum" {
+    if ns.is_empty() && func != Builtin::ListSum {
         return Val::error(format!("error in call to {name}: empty list"));
     }
-    if all_int && name != "list.Avg" {
+    if all_int && func != Builtin::ListAvg {
         let is: Vec<i128> = elems
             .iter()
             .filter_map(|e| if let Val::Int(i) = e { Some(*i) } else { None })
             .collect();
-        return match name {
-            "list.Sum" => is
+        return match func {
+            Builtin::ListSum => is
                 .iter()
                 .try_fold(0i128, |s, x| s.checked_add(*x))
                 .map_or(Val::error("overflow"), Val::Int),
-            "list.Max" => is.iter().max().map_or(Val::Top, |m| Val::Int(*m)),
+            Builtin::ListMax => is.iter().max().map_or(Val::Top, |m| Val::Int(*m)),
             _ => is.iter().min().map_or(Val::Top, |m| Val::Int(*m)),
         };
     }
-    let r = match name {
-        "list.Sum" => ns.iter().sum(),
-        "list.Max" => ns.iter().copied().fold(f64::MIN, f64::max),
-        "list.Min" => ns.iter().copied().fold(f64::MAX, f64::min),
+    let r = match func {
+        Builtin::ListSum => ns.iter().sum(),
+        Builtin::ListMax => ns.iter().copied().fold(f64::MIN, f64::max),
+        Builtin::ListMin => ns.iter().copied().fold(f64::MAX, f64::min),
         _ => ns.iter().sum::<f64>() / ns.len() as f64,
     };
     Val::Float(r)

@@ -44,15 +44,6 @@ impl CueError {
     }
 }
 
-/// Renders struct labels as CUE prints them in paths: identifiers as is, other labels quoted.
-/// (List indices are pushed as plain numbers by the caller.)
-pub fn render_path(path: &[String]) -> String {
-    path.iter()
-        .map(|l| super::label::display(l))
-        .collect::<Vec<_>>()
-        .join(".")
-}
-
 pub fn quote(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
 }

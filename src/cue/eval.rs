@@ -3,67 +3,18 @@
 //! referenced field's conjuncts (so definitions are re-evaluated in place, as CUE does); disjunctions
 //! are evaluated by re-running the vertex once per alternative.
 
-use super::budget::Meter;
+use super::budget::{Limits, Meter};
 use super::error::{Code, CueError};
 use super::label;
 use super::parser::{
     Comprehension, Decl, Expr, FieldKind, Label, ListElem, ListLit, Op, RefKind, StructLit,
 };
-use super::value::{json_val, resolve_default, show, unify, ClosedSet, FieldVal, Val};
-use super::Limits;
+use super::value::{
+    json_val, resolve_default, show, unify, Binding, ClosedSet, Conj, Env, FieldVal, Frame, VId,
+    Val,
+};
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::rc::Rc;
-
-pub type VId = usize;
-
-#[derive(Clone, Debug)]
-#[allow(dead_code)] // Vertex bindings: reserved for `for` over a vertex without copying.
-pub enum Binding<'a> {
-    Val(Val<'a>),
-    Vertex(VId),
-}
-
-#[derive(Debug)]
-pub enum Frame<'a> {
-    Struct {
-        vertex: VId,
-        lets: RefCell<HashMap<String, VId>>,
-    },
-    Vars(Vec<(String, Binding<'a>)>),
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct Env<'a>(Option<Rc<(Frame<'a>, Env<'a>)>>);
-
-impl<'a> Env<'a> {
-    pub(super) fn push(&self, f: Frame<'a>) -> Env<'a> {
-        Env(Some(Rc::new((f, self.clone()))))
-    }
-    pub(super) fn nth(&self, up: usize) -> Option<&Frame<'a>> {
-        let mut cur = self.0.as_ref()?;
-        for _ in 0..up {
-            cur = cur.1 .0.as_ref()?;
-        }
-        Some(&cur.0)
-    }
-}
-
-#[derive(Clone, Debug)]
-pub enum Conj<'a> {
-    Expr {
-        e: &'a Expr,
-        env: Env<'a>,
-        def: bool,
-        set: Option<usize>,
-    },
-    Lit {
-        lit: &'a StructLit,
-        env: Env<'a>,
-        def: bool,
-    },
-    Val(Val<'a>),
-}
 
 #[derive(Default)]
 pub(super) struct Vertex<'a> {
@@ -561,7 +512,7 @@ impl<'a> Evaluator<'a> {
                             set: None,
                         }],
                     );
-                    if let Some((Frame::Struct { lets, .. }, _)) = env.0.as_deref() {
+                    if let Some(Frame::Struct { lets, .. }) = env.nth(0) {
                         lets.borrow_mut().insert(name.clone(), id);
                     }
                 }

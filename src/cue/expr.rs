@@ -2,10 +2,12 @@
 
 use super::builtins;
 use super::error::{Code, CueError};
-use super::eval::{var_binding, Binding, Conj, Env, Evaluator, Frame, VId};
+use super::eval::{var_binding, Evaluator};
 use super::label;
 use super::parser::{Clause, Expr, FieldKind, IPart, Op, RefKind};
-use super::value::{force, json_val, resolve_default, show, FieldVal, Val};
+use super::value::{
+    force, json_val, resolve_default, show, Binding, Conj, Env, FieldVal, Frame, VId, Val,
+};
 use std::rc::Rc;
 
 impl<'a> Evaluator<'a> {
@@ -252,10 +254,9 @@ impl<'a> Evaluator<'a> {
                 ..
             } => Val::Package(Rc::from(p.as_str())),
             Expr::Ref {
-                kind: RefKind::Builtin,
-                name,
+                kind: RefKind::Predefined(p),
                 ..
-            } => Val::Builtin(Rc::from(name.as_str())),
+            } => builtins::predefined(*p),
             Expr::Ref {
                 kind: RefKind::Var,
                 name,
@@ -297,7 +298,7 @@ impl<'a> Evaluator<'a> {
                     av.push(self.eval_expr(a, env));
                 }
                 match fv {
-                    Val::Builtin(n) => builtins::call(&n, av, &self.meter),
+                    Val::Builtin(b) => builtins::call(b, av, &self.meter),
                     Val::Bottom(e) => Val::Bottom(e),
                     other => Val::error(format!("cannot call non-function {}", show(&other))),
                 }

@@ -2,10 +2,10 @@
 
 use super::builtins;
 use super::error::{Code, CueError};
-use super::eval::{Conj, Evaluator, VId};
+use super::eval::Evaluator;
 use super::parser::FieldKind;
 use super::value::SHOW_DEPTH;
-use super::value::{equal, finish_disj, show, unify, FieldVal, ListVal, StructVal, Val};
+use super::value::{equal, finish_disj, show, unify, Conj, FieldVal, ListVal, StructVal, VId, Val};
 use std::rc::Rc;
 
 impl<'a> Evaluator<'a> {
@@ -189,7 +189,7 @@ impl<'a> Evaluator<'a> {
             return acc;
         };
         let cs = match acc {
-            Val::Conj(cs) => cs.as_ref().clone(),
+            Val::Constraints(cs) => cs.as_ref().clone(),
             Val::Top => Vec::new(),
             other => vec![other],
         };
@@ -373,7 +373,7 @@ pub fn collect_errors(v: &Val, path: &mut Vec<String>, out: &mut Vec<CueError>) 
         Val::Struct(s) => {
             for (l, k, f) in &s.fields {
                 if let (FieldKind::Regular, FieldVal::Done(x)) = (k, f) {
-                    path.push(super::error::render_path(std::slice::from_ref(l)));
+                    path.push(super::label::display(l));
                     collect_errors(x, path, out);
                     path.pop();
                 }

@@ -51,7 +51,7 @@ pub fn data_key(label: &str) -> Option<&str> {
 pub fn display(label: &str) -> String {
     match data_key(label) {
         None => label.trim_start_matches(MARK).to_string(),
-        Some(k) if super::resolve::is_ident(k) && !k.starts_with(['_', '#']) => k.to_string(),
+        Some(k) if super::lexer::is_ident(k) && !k.starts_with(['_', '#']) => k.to_string(),
         Some(k) => super::error::quote(k),
     }
 }

@@ -441,3 +441,16 @@ fn insert_comma(out: &mut Vec<Token>, pos: Pos) {
         });
     }
 }
+
+/// A CUE identifier (a label that needs no quotes in a path).
+pub fn is_ident(s: &str) -> bool {
+    let mut cs = s.chars();
+    let first_ok = match cs.next() {
+        Some(c) => c.is_alphabetic() || c == '_' || c == '#' || c == '$',
+        None => false,
+    };
+    first_ok
+        && s.chars()
+            .skip(1)
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+}

@@ -5,9 +5,10 @@
 //! (`cuecontext.New()`, `policy.Unify(data).Validate()`): a field the document lacks does not fail;
 //! conflicts, bound violations and failing builtin validators do.
 //!
-//! Stages: `lexer` -> `parser` (AST) -> `resolve` (identifiers bound, imports checked) -> `eval`
-//! (vertices, unification, disjunctions) with `value` (scalar unification) and `builtins`;
-//! `error` renders CUE-style messages.
+//! Stages: `lexer` -> `parser` (AST) -> `resolve` (identifiers bound, imports checked, std names
+//! looked up in `stdlib`) -> `eval` (vertices, unification, disjunctions; with `expr` and
+//! `finish`) with `value` (values, conjuncts, scalar unification) and `builtins`; `error`
+//! renders CUE-style messages.
 //!
 //! The document is read lazily: it is checked against the size and depth budgets up front, then
 //! enters evaluation as `Val::Json` (a reference into the `serde_json::Value`). A field whose only
@@ -38,46 +39,16 @@ mod label;
 mod lexer;
 mod parser;
 mod resolve;
+mod stdlib;
 mod value;
 
 #[cfg(test)]
 mod tests;
 
+pub use budget::Limits;
 use error::{Code, CueError};
-use eval::{Conj, Evaluator};
-
-/// Budgets for hostile policies and documents: each exceeded budget is an error, never a crash or hang.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Limits {
-    /// Nesting depth of the policy syntax (lexer, string interpolations, parser, resolver), of
-    /// the document, and of evaluation (vertices, expressions, comprehension clauses).
-    pub max_depth: usize,
-    /// Evaluation steps per `evaluate`: vertex and expression evaluations, plus the work of
-    /// builtins and comparisons (a step per element or field read, per value compared, per 256
-    /// bytes of string scanned).
-    pub max_steps: u64,
-    /// Values built per `evaluate`: vertices, list elements, struct fields, comprehension
-    /// bindings, document values converted where they are read. The document itself is read
-    /// lazily and costs nothing until read.
-    pub max_values: u64,
-    /// Bytes of strings built per `evaluate` (results of operators, interpolations and builtins,
-    /// labels, document strings read).
-    pub max_bytes: u64,
-    /// Size of the document (bytes of strings and keys plus 8 per value) and of the policy text.
-    pub max_document_bytes: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_depth: 100,
-            max_steps: 5_000_000,
-            max_values: 1_000_000,
-            max_bytes: 64 << 20,
-            max_document_bytes: 16 << 20,
-        }
-    }
-}
+use eval::Evaluator;
+use value::Conj;
 
 /// A parsed and resolved policy, compiled once and evaluated many times.
 pub struct Program {

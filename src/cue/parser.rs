@@ -2,6 +2,7 @@
 
 use super::error::Pos;
 use super::lexer::{Part, Tok, Token};
+use super::stdlib::Predefined;
 use std::rc::Rc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,8 +61,9 @@ pub enum RefKind {
     Var,
     /// An imported package.
     Import(String),
-    /// A predeclared function (`len`, `close`, `and`, `or`).
-    Builtin,
+    /// A predeclared function (`len`, `close`, `and`, `or`) or a member of an imported package
+    /// (`strings.Contains`, `time.RFC3339`), looked up once by the resolver.
+    Predefined(Predefined),
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -2,10 +2,12 @@
 //! variable, import or predeclared name (counted in scopes up), and checks imports.
 
 use super::label;
+use super::lexer::is_ident;
 use super::parser::{
     kind_of_ident, Clause, Comprehension, Decl, Expr, File, IPart, Label, ListElem, ListLit,
     RefKind, StructLit,
 };
+use super::stdlib::{self, Predefined};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
@@ -16,7 +18,6 @@ const STD: [&str; 17] = [
     "crypto", "encoding", "html", "list", "math", "net", "path", "regexp", "strconv", "strings",
     "struct", "text", "time", "tool", "uuid", "pkg", "errors",
 ];
-const PREDECLARED: [&str; 4] = ["len", "close", "and", "or"];
 
 enum Scope {
     Struct {
@@ -59,18 +60,6 @@ pub fn resolve(file: File, max_depth: usize) -> Result<Rc<StructLit>, String> {
     };
     // CUE v0.4 accepts unused imports in `cue eval`; so do we.
     r.strukt(&file.body)
-}
-
-pub fn is_ident(s: &str) -> bool {
-    let mut cs = s.chars();
-    let first_ok = match cs.next() {
-        Some(c) => c.is_alphabetic() || c == '_' || c == '#' || c == '$',
-        None => false,
-    };
-    first_ok
-        && s.chars()
-            .skip(1)
-            .all(|c| c.is_alphanumeric() || c == '_' || c == '$')
 }
 
 impl Resolver {
@@ -261,11 +250,11 @@ impl Resolver {
         if let Some(k) = kind_of_ident(name) {
             return Ok(Expr::Kind(k));
         }
-        if PREDECLARED.contains(&name) {
+        if let Some(b) = stdlib::predeclared(name) {
             return Ok(Expr::Ref {
                 name: name.to_string(),
                 up: 0,
-                kind: RefKind::Builtin,
+                kind: RefKind::Predefined(Predefined::Func(b)),
                 pos,
             });
         }
@@ -312,24 +301,20 @@ impl Resolver {
                     ..
                 } = &base
                 {
-                    if matches!(
-                        super::builtins::member(pkg, n),
-                        super::value::Val::Bottom(_)
-                    ) {
-                        return Err(format!(
+                    return match stdlib::member(pkg, n) {
+                        Some(member) => Ok(Expr::Ref {
+                            name: format!("{pkg}.{n}"),
+                            up: 0,
+                            kind: RefKind::Predefined(member),
+                            pos: *p,
+                        }),
+                        None => Err(format!(
                             "{}:{}: undefined field: {n} (package \"{pkg}\": not supported)",
                             p.line, p.col
-                        ));
-                    }
+                        )),
+                    };
                 }
-                let n = match base {
-                    Expr::Ref {
-                        kind: RefKind::Import(_),
-                        ..
-                    } => n.clone(),
-                    _ => label::ident(n),
-                };
-                Expr::Sel(Box::new(base), n, *p)
+                Expr::Sel(Box::new(base), label::ident(n), *p)
             }
             Expr::Index(b, i, p) => {
                 Expr::Index(Box::new(self.expr(b)?), Box::new(self.expr(i)?), *p)

@@ -1,4 +1,5 @@
-//! Runs every `test_data/cue/*.json` case, and one test per budget.
+//! The evaluator's unit tests: one test per budget, hostile inputs, messages. The
+//! `test_data/cue/*.json` cases run one test per file in `tests/cue_cases.rs`.
 use super::*;
 
 #[test]
@@ -11,63 +12,6 @@ fn seed_syft_conflicts_with_trivy() {
     );
     let doc = serde_json::json!({"predicateType": "https://cyclonedx.org/bom", "predicate": {"specVersion": "1.4", "metadata": {"tools": [{"name": "trivy"}]}}});
     assert_eq!(p.evaluate(&doc), Ok(()));
-}
-
-/// One case file: `{"note", "policy", "document", "expect": "pass" | {"error": msg} | {"compile_error": substring}}`.
-fn run_case(path: &std::path::Path) -> Result<(), String> {
-    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
-    let case: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-    let policy = case["policy"].as_str().ok_or("policy missing")?;
-    let expect = &case["expect"];
-    let compiled = compile(policy);
-    if let Some(want) = expect.get("compile_error").and_then(|v| v.as_str()) {
-        return match compiled {
-            Err(e) if e.contains(want) => Ok(()),
-            Err(e) => Err(format!("compile error {e:?} does not contain {want:?}")),
-            Ok(_) => Err(format!("compiled, expected compile error {want:?}")),
-        };
-    }
-    let program = compiled.map_err(|e| format!("compile error: {e}"))?;
-    let got = program.evaluate(&case["document"]);
-    match (
-        expect.as_str(),
-        expect.get("error").and_then(|v| v.as_str()),
-        got,
-    ) {
-        (Some("pass"), _, Ok(())) => Ok(()),
-        (Some("pass"), _, Err(e)) => Err(format!("expected pass, got error {e:?}")),
-        (_, Some(want), Err(e)) if e == want => Ok(()),
-        (_, Some(want), Err(e)) => Err(format!("expected error {want:?}, got {e:?}")),
-        (_, Some(want), Ok(())) => Err(format!("expected error {want:?}, got pass")),
-        _ => Err("bad expect".into()),
-    }
-}
-
-#[test]
-fn case_files() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data/cue");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    paths.retain(|p| p.extension().is_some_and(|e| e == "json"));
-    paths.sort();
-    assert!(paths.len() >= 150, "only {} case files", paths.len());
-    let failures: Vec<String> = paths
-        .iter()
-        .filter_map(|p| {
-            run_case(p)
-                .err()
-                .map(|e| format!("{}: {e}", p.file_name().unwrap().to_string_lossy()))
-        })
-        .collect();
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases failed:\n{}",
-        failures.len(),
-        paths.len(),
-        failures.join("\n")
-    );
 }
 
 #[test]
@@ -586,4 +530,21 @@ fn struct_minfields_on_a_closed_struct_fails() {
         "p: invalid value {} (does not satisfy struct.MinFields(1)): len(fields) < MinFields(1) (0 < 1)"
     );
     assert_eq!(p.evaluate(&serde_json::json!({"p": {"a": 1}})), Ok(()));
+}
+
+/// `pkg.Name` is looked up by the resolver; a package that reaches evaluation as a value (bound
+/// to a field or a `let`) still has its members looked up, with the same results.
+#[test]
+fn package_members_through_a_field_or_let() {
+    let ok = compile("import \"strings\"\nimport \"time\"\nlet s = strings\nx: strings\nt: time\na: s.HasPrefix(\"abc\", \"a\") & true\nb: x.ToUpper(\"ab\") & \"AB\"\nr: t.RFC3339 & \"2006-01-02T15:04:05Z07:00\"\nh: t.Hour & 3600000000000").unwrap();
+    assert_eq!(ok.evaluate(&serde_json::json!({})), Ok(()));
+    let p = compile("import \"strings\"\nx: strings\ny: x.Nope(\"ab\")").unwrap();
+    assert_eq!(
+        p.evaluate(&serde_json::json!({})).unwrap_err(),
+        "y: undefined field: Nope"
+    );
+    assert_eq!(
+        compile("import \"strings\"\ny: strings.Nope(\"ab\")").unwrap_err(),
+        "2:11: undefined field: Nope (package \"strings\": not supported)"
+    );
 }

@@ -1,13 +1,16 @@
-//! Values and scalar unification (atoms, basic types, bounds, validators, disjunctions).
+//! Values and scalar unification (atoms, basic types, bounds, validators, disjunctions), and the
+//! conjuncts values hold unevaluated (an optional field, a pattern, an open list's element type).
+//! Conjuncts live here rather than in `eval` because values and conjuncts contain each other.
 
 use super::budget::Meter;
 use super::error::{quote, Code, CueError};
-use super::eval::Conj;
 use super::parser::{
-    FieldKind, Op, K_BOOL, K_BYTES, K_FLOAT, K_INT, K_LIST, K_NULL, K_NUMBER, K_STRING, K_STRUCT,
-    K_TOP,
+    Expr, FieldKind, Op, StructLit, K_BOOL, K_BYTES, K_FLOAT, K_INT, K_LIST, K_NULL, K_NUMBER,
+    K_STRING, K_STRUCT, K_TOP,
 };
-use std::collections::HashSet;
+use super::stdlib::Builtin;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 #[derive(Clone, Debug)]
@@ -22,13 +25,15 @@ pub enum Val<'a> {
     Bytes(Rc<[u8]>),
     Kind(u16),
     Bound(Op, Rc<Val<'a>>),
-    Validator(Rc<str>, Rc<Vec<Val<'a>>>),
-    Conj(Rc<Vec<Val<'a>>>),
+    Validator(Builtin, Rc<Vec<Val<'a>>>),
+    /// Several constraints none of which subsumes the others (`>=1 & <=5 & int`), kept until a
+    /// concrete value meets them: one value, not to be confused with a vertex's `Conj`uncts.
+    Constraints(Rc<Vec<Val<'a>>>),
     Struct(Rc<StructVal<'a>>),
     List(Rc<ListVal<'a>>),
     /// Alternatives with their default marks.
     Disj(Rc<Vec<(Val<'a>, bool)>>),
-    Builtin(Rc<str>),
+    Builtin(Builtin),
     Package(Rc<str>),
     /// A JSON object or array of the document, converted lazily (`force`): concrete data that
     /// no constraint has reached needs neither vertices nor conversion (issue 5's performance).
@@ -62,6 +67,84 @@ pub struct ListVal<'a> {
     pub elems: Vec<Val<'a>>,
     /// `Some` for an open list: constraints on further elements.
     pub rest: Option<Vec<Conj<'a>>>,
+}
+
+/// A vertex of the evaluator's graph (an index into `Evaluator::vs`).
+pub type VId = usize;
+
+#[derive(Clone, Debug)]
+#[allow(dead_code)] // Vertex bindings: reserved for `for` over a vertex without copying.
+pub enum Binding<'a> {
+    Val(Val<'a>),
+    Vertex(VId),
+}
+
+#[derive(Debug)]
+pub enum Frame<'a> {
+    Struct {
+        vertex: VId,
+        lets: RefCell<HashMap<String, VId>>,
+    },
+    Vars(Vec<(String, Binding<'a>)>),
+}
+
+/// The lexical environment a conjunct's expression is evaluated in, innermost frame first.
+#[derive(Clone, Debug, Default)]
+pub struct Env<'a>(Option<Rc<(Frame<'a>, Env<'a>)>>);
+
+impl<'a> Env<'a> {
+    pub(super) fn push(&self, f: Frame<'a>) -> Env<'a> {
+        Env(Some(Rc::new((f, self.clone()))))
+    }
+    pub(super) fn nth(&self, up: usize) -> Option<&Frame<'a>> {
+        let mut cur = self.0.as_ref()?;
+        for _ in 0..up {
+            cur = cur.1 .0.as_ref()?;
+        }
+        Some(&cur.0)
+    }
+}
+
+/// One conjunct of a vertex, not yet evaluated: an expression with its environment, a struct
+/// literal, or a value. A vertex's value is the unification of its conjuncts.
+#[derive(Clone, Debug)]
+pub enum Conj<'a> {
+    Expr {
+        e: &'a Expr,
+        env: Env<'a>,
+        def: bool,
+        set: Option<usize>,
+    },
+    Lit {
+        lit: &'a StructLit,
+        env: Env<'a>,
+        def: bool,
+    },
+    Val(Val<'a>),
+}
+
+/// The meter's charges as values, for the callers that must return one.
+impl Meter {
+    /// The budget error as a value, for a caller that must return one.
+    pub fn bottom<'a>(&self) -> Val<'a> {
+        Val::Bottom(self.error())
+    }
+
+    /// A string value, charged to the bytes budget.
+    pub fn str<'a>(&self, s: &str) -> Val<'a> {
+        if self.bytes(s.len()) {
+            return self.bottom();
+        }
+        Val::str(s)
+    }
+
+    /// Charges the values and bytes of a list of strings before it is built.
+    pub fn strs<'a>(&self, count: usize, total_bytes: usize) -> Option<Val<'a>> {
+        if self.values(count) || self.bytes(total_bytes) {
+            return Some(self.bottom());
+        }
+        None
+    }
 }
 
 /// A document value: scalars converted, objects and arrays left lazy. A string is copied, so
@@ -170,7 +253,7 @@ impl<'a> Val<'a> {
                 },
             },
             Val::Validator(..) => K_TOP,
-            Val::Conj(vs) => vs.iter().fold(K_TOP, |k, v| k & v.kind()),
+            Val::Constraints(vs) => vs.iter().fold(K_TOP, |k, v| k & v.kind()),
             Val::Struct(_) => K_STRUCT,
             Val::List(_) => K_LIST,
             Val::Json(j) if j.is_array() => K_LIST,
@@ -328,9 +411,9 @@ fn write_val(v: &Val, out: &mut String, depth: usize) {
             out.push_str(op.text());
             write_val(x, out, depth + 1);
         }
-        Val::Validator(n, args) if args.is_empty() => out.push_str(n),
-        Val::Validator(n, args) => {
-            out.push_str(n);
+        Val::Validator(b, args) if args.is_empty() => out.push_str(b.name()),
+        Val::Validator(b, args) => {
+            out.push_str(b.name());
             write_seq(out, "(", ")", args.iter(), depth, |x, o, d| {
                 if !o.ends_with('(') {
                     o.push(' ');
@@ -338,7 +421,7 @@ fn write_val(v: &Val, out: &mut String, depth: usize) {
                 write_val(x, o, d)
             });
         }
-        Val::Conj(vs) => {
+        Val::Constraints(vs) => {
             for (i, x) in vs.iter().enumerate() {
                 if i > 0 {
                     out.push_str(" & ");
@@ -353,7 +436,7 @@ fn write_val(v: &Val, out: &mut String, depth: usize) {
                 .filter(|(l, k, _)| *k == FieldKind::Regular && !super::label::is_internal(l));
             write_seq(out, "{", "}", fs, depth, |(l, _, f), o, d| match f {
                 FieldVal::Done(v) => {
-                    o.push_str(&super::error::render_path(std::slice::from_ref(l)));
+                    o.push_str(&super::label::display(l));
                     o.push(':');
                     write_val(v, o, d);
                 }
@@ -395,7 +478,8 @@ fn write_val(v: &Val, out: &mut String, depth: usize) {
                 write_val(x, out, depth + 1);
             }
         }
-        Val::Builtin(n) | Val::Package(n) => out.push_str(n),
+        Val::Builtin(b) => out.push_str(b.name()),
+        Val::Package(n) => out.push_str(n),
         Val::Json(j) => write_json(j, out, depth),
     }
 }
@@ -464,9 +548,8 @@ fn conflict<'a>(new: &Val<'a>, acc: &Val<'a>) -> Val<'a> {
     Val::error(msg)
 }
 
-/// Checks a concrete atom against a constraint (bound or validator). `check` runs validators.
+/// Checks a concrete atom against a constraint (bound or validator).
 pub fn check_constraint<'a>(atom: &Val<'a>, c: &Val<'a>, m: &Meter) -> Val<'a> {
-    let check = |n: &str, x: &Val<'a>, args: &[Val<'a>]| super::builtins::check(n, x, args, m);
     match c {
         Val::Bound(op, b) => {
             if atom.kind() & c.kind() == 0 {
@@ -474,12 +557,7 @@ pub fn check_constraint<'a>(atom: &Val<'a>, c: &Val<'a>, m: &Meter) -> Val<'a> {
             }
             let ok = match op {
                 Op::Match | Op::NotMatch => {
-                    let r = check(
-                        if *op == Op::Match { "=~" } else { "!~" },
-                        atom,
-                        std::slice::from_ref(b),
-                    );
-                    match r {
+                    match super::builtins::check_match(atom, b, *op == Op::Match, m) {
                         Val::Bool(x) => x,
                         other => return other,
                     }
@@ -506,7 +584,7 @@ pub fn check_constraint<'a>(atom: &Val<'a>, c: &Val<'a>, m: &Meter) -> Val<'a> {
                 ))
             }
         }
-        Val::Validator(name, args) => match check(name, atom, args) {
+        Val::Validator(f, args) => match super::builtins::check(*f, atom, args, m) {
             Val::Bool(true) => atom.clone(),
             Val::Bool(false) => Val::error(format!(
                 "invalid value {} (does not satisfy {})",
@@ -547,7 +625,7 @@ pub fn compare(a: &Val, b: &Val) -> Option<std::cmp::Ordering> {
 
 fn constraints<'a>(v: &Val<'a>) -> Vec<Val<'a>> {
     match v {
-        Val::Conj(vs) => vs.as_ref().clone(),
+        Val::Constraints(vs) => vs.as_ref().clone(),
         Val::Top => Vec::new(),
         other => vec![other.clone()],
     }
@@ -627,7 +705,7 @@ pub fn unify<'a>(acc: Val<'a>, new: Val<'a>, m: &Meter) -> Val<'a> {
             match cs.len() {
                 0 => Val::Top,
                 1 => cs.pop().unwrap_or(Val::Top),
-                _ => Val::Conj(Rc::new(cs)),
+                _ => Val::Constraints(Rc::new(cs)),
             }
         }
     }
