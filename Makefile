@@ -53,6 +53,11 @@ e2e-kwctl: annotated-policy.wasm
 cue-agreement:
 	cd tests/cue-real && npm ci --no-audit --no-fund && node agree.mjs
 
+# cip-host's cosign v3 bundle fixtures verified by sigstore-js; negative variants rejected.
+.PHONY: bundle-agreement
+bundle-agreement: $(CIP_HOST)
+	cd tests/sigstore-js && npm ci --no-audit --no-fund && CIP_HOST=$(abspath $(CIP_HOST)) node agree.mjs
+
 test: fmt lint unit-tests
 
 # Everything CI runs.
