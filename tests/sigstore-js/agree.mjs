@@ -6,7 +6,7 @@
 // CIP_HOST: the cip-host binary (default: ../../target/release/cip-host).
 import { execFileSync } from 'node:child_process';
 import { createHash, createPublicKey } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -208,7 +208,36 @@ for (const [name, command, kind, extra, expect] of cases) {
   if (ok) passed++;
   else failed++;
 }
+// The registry half: the same fixtures pushed as cosign does, read back, then verified.
+const haveRegistry = ['docker-registry', 'skopeo'].every((tool) => {
+  try {
+    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+});
+if (haveRegistry || process.env.CI) {
+  try {
+    execFileSync('bash', [join(here, 'registry.bash'), dir, cipHost], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const pulled = readdirSync(dir).filter((f) => f.startsWith('registry-') && f.endsWith('.json') && f !== 'registry-predicate.json');
+    if (pulled.length !== 3) throw new Error(`expected 3 pulled bundles, found ${pulled.length}`);
+    for (const file of pulled) {
+      const kind = file.includes('keyless') ? 'keyless' : 'key';
+      const result = outcome(() => verify(JSON.parse(readFileSync(join(dir, file), 'utf8')), kind));
+      const ok = result === 'verified';
+      console.log(`${ok ? 'ok  ' : 'FAIL'} pulled ${file}: ${result}`);
+      if (ok) passed++;
+      else failed++;
+    }
+  } catch (e) {
+    console.log(`FAIL registry round trip: ${e.message}`);
+    failed++;
+  }
+} else {
+  console.log('skip registry round trip: docker-registry or skopeo is not installed');
+}
 rmSync(dir, { recursive: true, force: true });
-console.log(`bundle-agreement: ${cases.length} bundles in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+console.log(`bundle-agreement: ${cases.length} bundles and the registry round trip in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);
