@@ -510,8 +510,17 @@ pub fn attest(opts: &AttestOptions, handle: tokio::runtime::Handle) -> Result<St
         pae, Envelope, EnvelopeSignature, DSSE_MEDIA_TYPE, IN_TOTO_PAYLOAD_TYPE,
         PREDICATE_TYPE_ANNOTATION,
     };
-    let predicate: serde_json::Value = serde_json::from_str(&read_text(&opts.predicate)?)
-        .with_context(|| format!("{} is not JSON", opts.predicate.display()))?;
+    let predicate_text = read_text(&opts.predicate)?;
+    let predicate = || -> Result<serde_json::Value> {
+        serde_json::from_str(&predicate_text)
+            .with_context(|| format!("{} is not JSON", opts.predicate.display()))
+    };
+    // cosign wraps a `custom` predicate as {Data, Timestamp}; the legacy fixture keeps the
+    // file's JSON as the predicate, which the e2e policies are written against.
+    let predicate = match (&opts.bundle, opts.predicate_type.as_str()) {
+        (Some(_), "custom") => statement::custom_predicate(&predicate_text, now())?,
+        _ => predicate()?,
+    };
     let (registry, reference, digest) =
         resolve(opts.sources_path.as_deref(), &opts.image, handle.clone())?;
     let subject = opts.subject_digest.as_deref().unwrap_or(&digest);

@@ -68,6 +68,7 @@ const cases = [
   ['sign keyless annotations', 'sign', 'keyless', ['-a', 'env=prod'], 'verified'],
   ['attest key rekor-v2 tsa', 'attest', 'key', [], 'verified'],
   ['attest keyless rekor-v2 tsa', 'attest', 'keyless', [], 'verified'],
+  ['attest key custom predicate', 'attest', 'key', ['--type', 'custom'], 'verified'],
   ['attest keyless rekor-v1 no-tsa', 'attest', 'keyless', ['--rekor-v1', '--no-timestamp'], 'verified'],
   ['NEG sign key tampered payload', 'sign', 'key', ['--tamper-payload'], 'rejected'],
   ['NEG sign keyless tampered payload', 'sign', 'keyless', ['--tamper-payload'], 'rejected'],
@@ -142,7 +143,10 @@ function statementProblem(command, statement, subject) {
   } else {
     if (statement._type !== 'https://in-toto.io/Statement/v0.1') return `_type ${statement._type}`;
     if (statement.subject?.[0]?.name !== 'registry.invalid/team/app') return `subject name ${statement.subject?.[0]?.name}`;
-    if (statement.predicate?.buildType !== 'test') return 'predicate not carried';
+    if (statement.predicateType === 'https://cosign.sigstore.dev/attestation/v1') {
+      const { Data, Timestamp } = statement.predicate ?? {};
+      if (Data !== '{"buildType":"test"}' || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(Timestamp)) return 'custom predicate is not {Data, Timestamp}';
+    } else if (statement.predicate?.buildType !== 'test') return 'predicate not carried';
   }
   return null;
 }
@@ -153,7 +157,10 @@ const started = Date.now();
 for (const [name, command, kind, extra, expect] of cases) {
   const out = join(dir, `${name.replace(/\W+/g, '-')}.json`);
   const args = [command, ...signer[kind], '--bundle', '--testca', join(dir, 'ca'), '--bundle-out', out, ...extra];
-  if (command === 'attest') args.push('--predicate', join(dir, 'predicate.json'), '--type', 'slsaprovenance');
+  if (command === 'attest') {
+    args.push('--predicate', join(dir, 'predicate.json'));
+    if (!extra.includes('--type')) args.push('--type', 'slsaprovenance');
+  }
   args.push(IMAGE);
   let line;
   let ok;
