@@ -625,6 +625,52 @@ mod tests {
     }
 
     #[test]
+    fn testca_trusts_both_logs_and_the_tsa() {
+        let dir = std::env::temp_dir().join(format!("cip-testca-{}", std::process::id()));
+        testca(&dir).unwrap();
+        let config: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("trust-config.json")).unwrap())
+                .unwrap();
+        let root = &config["trustedRoot"];
+        let logs: Vec<(String, String)> = root["tlogs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                let der = base64::engine::general_purpose::STANDARD
+                    .decode(t["publicKey"]["rawBytes"].as_str().unwrap())
+                    .unwrap();
+                assert_eq!(
+                    t["logId"]["keyId"].as_str().unwrap(),
+                    b64(&sha2::Sha256::digest(&der))
+                );
+                (t["baseUrl"].as_str().unwrap().to_string(), b64(&der))
+            })
+            .collect();
+        let key_of = |file: &str| b64(&public_der(&load_key(&dir.join(file)).unwrap()).unwrap());
+        assert_eq!(
+            logs,
+            vec![
+                (
+                    "https://rekor.cip-host.test".to_string(),
+                    key_of("rekor.key")
+                ),
+                (
+                    "https://rekor2.cip-host.test".to_string(),
+                    key_of("rekor2.key")
+                ),
+            ]
+        );
+        let tsa = &root["timestampAuthorities"][0];
+        assert_eq!(
+            tsa["certChain"]["certificates"].as_array().unwrap().len(),
+            2
+        );
+        assert_eq!(tsa["subject"]["commonName"], "cip-host test TSA");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn utf8_string_der() {
         assert_eq!(der_utf8_string("ab"), vec![0x0c, 2, b'a', b'b']);
         let long = "x".repeat(200);
