@@ -5,7 +5,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 CIP_HOST := $(TARGET_DIR)/release/cip-host
 WASM_OUT := $(TARGET_DIR)/wasm32-wasip1/wasm/cluster_image_policy.wasm
 
-.PHONY: all demo test check e2e-tests e2e-kwctl bench-kubewarden fmt lint unit-tests cue-agreement rego-agreement bench clean \
+.PHONY: all demo test check e2e-tests e2e-kwctl bench-kubewarden fmt lint unit-tests cue-agreement rego-agreement bundle-agreement bench clean \
 	check-artifacthub release
 
 all: annotated-policy.wasm
@@ -58,10 +58,14 @@ cue-agreement:
 rego-agreement: policy.wasm $(CIP_HOST)
 	python3 tests/opa-real/agree.py --cip-host $(CIP_HOST) --wasm policy.wasm
 
+# cip-host's cosign v3 bundle fixtures verified by sigstore-js; negative variants rejected.
+bundle-agreement: $(CIP_HOST)
+	cd tests/sigstore-js && npm ci --no-audit --no-fund && CIP_HOST=$(abspath $(CIP_HOST)) node agree.mjs
+
 test: fmt lint unit-tests
 
 # Everything CI runs.
-check: check-artifacthub test cue-agreement rego-agreement e2e-tests e2e-kwctl
+check: check-artifacthub test cue-agreement rego-agreement bundle-agreement e2e-tests e2e-kwctl
 
 # Artifact Hub's package file, generated (never edited by hand); createdAt is kept while the
 # version is unchanged, so an up-to-date file regenerates to itself.

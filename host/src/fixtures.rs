@@ -3,6 +3,19 @@
 //! They write keys, a test certificate authority with a test transparency-log key and the
 //! matching ClientTrustConfig, and push signatures and attestations in cosign's layout. This is the signing
 //! side only: verification is always the `sigstore` crate's ([`crate::capabilities`]).
+//! With `--bundle`, `sign` and `attest` write cosign v3's sigstore bundle instead
+//! ([`bundle`]).
+
+mod bundle;
+mod der;
+mod merkle;
+mod referrer;
+mod rekor_entry;
+mod statement;
+mod tlog;
+mod tsa;
+
+pub use bundle::BundleOptions;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -109,7 +122,9 @@ fn now() -> time::OffsetDateTime {
     time::OffsetDateTime::now_utc()
 }
 
-/// `cip-host testca`: `ca.pem`, `ca.key`, `rekor.key`, `rekor.pub` and `trust-config.json`.
+/// `cip-host testca`: `ca.pem`, `ca.key`, `rekor.key`, `rekor.pub` (the Rekor v1 log),
+/// `rekor2.key`, `rekor2.pub` (the Rekor v2 log), `tsa.key`, `tsa-chain.pem` (the
+/// timestamp authority) and `trust-config.json`.
 pub fn testca(out: &Path) -> Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let ca_key = new_key();
@@ -130,15 +145,20 @@ pub fn testca(out: &Path) -> Result<()> {
     write_file(&out.join("rekor.key"), &private_pem(&rekor_key)?)?;
     write_file(&out.join("rekor.pub"), &public_pem(&rekor_key)?)?;
     let rekor_der = public_der(&rekor_key)?;
+    let rekor2_key = new_key();
+    write_file(&out.join(bundle::REKOR_V2_KEY), &private_pem(&rekor2_key)?)?;
+    write_file(&out.join("rekor2.pub"), &public_pem(&rekor2_key)?)?;
+    let rekor2_der = public_der(&rekor2_key)?;
     let start = (now() - time::Duration::days(1))
         .format(&time::format_description::well_known::Rfc3339)
         .map_err(|e| anyhow!("{e}"))?;
+    let tsa = tsa::create(out, &start)?;
     let config = serde_json::json!({
         "mediaType": "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json",
         "trustedRoot": {
             "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
             "tlogs": [{
-                "baseUrl": "https://rekor.cip-host.test",
+                "baseUrl": format!("https://{}", bundle::REKOR_V1_NAME),
                 "hashAlgorithm": "SHA2_256",
                 "publicKey": {
                     "rawBytes": b64(&rekor_der),
@@ -146,6 +166,15 @@ pub fn testca(out: &Path) -> Result<()> {
                     "validFor": {"start": start}
                 },
                 "logId": {"keyId": b64(&sha2::Sha256::digest(&rekor_der))}
+            }, {
+                "baseUrl": format!("https://{}", bundle::REKOR_V2_NAME),
+                "hashAlgorithm": "SHA2_256",
+                "publicKey": {
+                    "rawBytes": b64(&rekor2_der),
+                    "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+                    "validFor": {"start": start}
+                },
+                "logId": {"keyId": b64(&sha2::Sha256::digest(&rekor2_der))}
             }],
             "certificateAuthorities": [{
                 "subject": {"organization": "cip-host test", "commonName": "cip-host test CA"},
@@ -154,7 +183,7 @@ pub fn testca(out: &Path) -> Result<()> {
                 "validFor": {"start": start}
             }],
             "ctlogs": [],
-            "timestampAuthorities": []
+            "timestampAuthorities": [tsa]
         }
     });
     write_file(
@@ -188,6 +217,10 @@ pub struct SignOptions {
     pub signer: Signer,
     pub annotations: Vec<(String, String)>,
     pub image: String,
+    /// `--bundle`: cosign v3's layout instead of the `.sig` tag.
+    pub bundle: Option<BundleOptions>,
+    /// `sha256:<hex>` written as the bundle statement's subject instead of the image's.
+    pub subject_digest: Option<String>,
 }
 
 /// The rekor bundle payload, serialised as sigstore-rs' `cosign::bundle::Payload`.
@@ -305,7 +338,19 @@ fn keyless_sign(
 /// `cip-host sign`: pushes one more signature layer to `<repo>:sha256-<hex>.sig`. Returns
 /// the signature manifest's URL.
 pub fn sign(opts: &SignOptions, handle: tokio::runtime::Handle) -> Result<String> {
-    let (registry, reference, digest) = resolve(opts.sources_path.as_deref(), &opts.image, handle)?;
+    let (registry, reference, digest) =
+        resolve(opts.sources_path.as_deref(), &opts.image, handle.clone())?;
+    if let Some(bundle_opts) = &opts.bundle {
+        let subject = opts.subject_digest.as_deref().unwrap_or(&digest);
+        let statement = statement::sign_statement(subject_hex(subject)?, &opts.annotations);
+        let bundle = bundle::build(&statement, &opts.signer, bundle_opts)?;
+        let target = bundle::Target {
+            sources_path: opts.sources_path.as_deref(),
+            image: &opts.image,
+            predicate_type: statement::SIGN_PREDICATE_TYPE,
+        };
+        return bundle::publish(&bundle, bundle_opts, &target, &digest, handle);
+    }
     let repo = format!("{}/{}", reference.registry(), reference.repository());
 
     let optional: Option<BTreeMap<&str, &str>> = (!opts.annotations.is_empty()).then(|| {
@@ -447,6 +492,15 @@ pub struct AttestOptions {
     /// `sha256:<hex>` written as the statement's subject instead of the image's digest.
     pub subject_digest: Option<String>,
     pub image: String,
+    /// `--bundle`: cosign v3's layout instead of the `.att` tag.
+    pub bundle: Option<BundleOptions>,
+}
+
+fn subject_hex(subject: &str) -> Result<&str> {
+    match subject.strip_prefix("sha256:") {
+        Some(hex) if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) => Ok(hex),
+        _ => bail!("the subject digest {subject:?} is not sha256:<64 hex digits>"),
+    }
 }
 
 /// `cip-host attest`: pushes one more attestation layer (a DSSE envelope over an in-toto
@@ -456,14 +510,37 @@ pub fn attest(opts: &AttestOptions, handle: tokio::runtime::Handle) -> Result<St
         pae, Envelope, EnvelopeSignature, DSSE_MEDIA_TYPE, IN_TOTO_PAYLOAD_TYPE,
         PREDICATE_TYPE_ANNOTATION,
     };
-    let predicate: serde_json::Value = serde_json::from_str(&read_text(&opts.predicate)?)
-        .with_context(|| format!("{} is not JSON", opts.predicate.display()))?;
-    let (registry, reference, digest) = resolve(opts.sources_path.as_deref(), &opts.image, handle)?;
-    let subject = opts.subject_digest.as_deref().unwrap_or(&digest);
-    let Some(subject_hex) = subject.strip_prefix("sha256:") else {
-        bail!("the subject digest {subject:?} is not sha256:<hex>");
+    let predicate_text = read_text(&opts.predicate)?;
+    let predicate = || -> Result<serde_json::Value> {
+        serde_json::from_str(&predicate_text)
+            .with_context(|| format!("{} is not JSON", opts.predicate.display()))
     };
+    // cosign wraps a `custom` predicate as {Data, Timestamp}; the legacy fixture keeps the
+    // file's JSON as the predicate, which the e2e policies are written against.
+    let predicate = match (&opts.bundle, opts.predicate_type.as_str()) {
+        (Some(_), "custom") => statement::custom_predicate(&predicate_text, now())?,
+        _ => predicate()?,
+    };
+    let (registry, reference, digest) =
+        resolve(opts.sources_path.as_deref(), &opts.image, handle.clone())?;
+    let subject = opts.subject_digest.as_deref().unwrap_or(&digest);
+    let subject_hex = subject_hex(subject)?;
     let predicate_type = predicate_type_uri(&opts.predicate_type);
+    if let Some(bundle_opts) = &opts.bundle {
+        let statement = statement::attest_statement(
+            &format!("{}/{}", reference.registry(), reference.repository()),
+            subject_hex,
+            predicate_type,
+            &predicate,
+        );
+        let bundle = bundle::build(&statement, &opts.signer, bundle_opts)?;
+        let target = bundle::Target {
+            sources_path: opts.sources_path.as_deref(),
+            image: &opts.image,
+            predicate_type,
+        };
+        return bundle::publish(&bundle, bundle_opts, &target, &digest, handle);
+    }
     let statement = serde_json::to_vec(&serde_json::json!({
         "_type": "https://in-toto.io/Statement/v0.1",
         "predicateType": predicate_type,
@@ -545,6 +622,52 @@ mod tests {
         ] {
             assert_eq!(predicate_type_uri(name), uri, "{name}");
         }
+    }
+
+    #[test]
+    fn testca_trusts_both_logs_and_the_tsa() {
+        let dir = std::env::temp_dir().join(format!("cip-testca-{}", std::process::id()));
+        testca(&dir).unwrap();
+        let config: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("trust-config.json")).unwrap())
+                .unwrap();
+        let root = &config["trustedRoot"];
+        let logs: Vec<(String, String)> = root["tlogs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                let der = base64::engine::general_purpose::STANDARD
+                    .decode(t["publicKey"]["rawBytes"].as_str().unwrap())
+                    .unwrap();
+                assert_eq!(
+                    t["logId"]["keyId"].as_str().unwrap(),
+                    b64(&sha2::Sha256::digest(&der))
+                );
+                (t["baseUrl"].as_str().unwrap().to_string(), b64(&der))
+            })
+            .collect();
+        let key_of = |file: &str| b64(&public_der(&load_key(&dir.join(file)).unwrap()).unwrap());
+        assert_eq!(
+            logs,
+            vec![
+                (
+                    "https://rekor.cip-host.test".to_string(),
+                    key_of("rekor.key")
+                ),
+                (
+                    "https://rekor2.cip-host.test".to_string(),
+                    key_of("rekor2.key")
+                ),
+            ]
+        );
+        let tsa = &root["timestampAuthorities"][0];
+        assert_eq!(
+            tsa["certChain"]["certificates"].as_array().unwrap().len(),
+            2
+        );
+        assert_eq!(tsa["subject"]["commonName"], "cip-host test TSA");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

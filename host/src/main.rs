@@ -244,7 +244,8 @@ struct KeygenArgs {
 
 #[derive(Args)]
 struct TestcaArgs {
-    /// Output directory (ca.pem, ca.key, rekor.key, rekor.pub, trust-config.json).
+    /// Output directory (ca.pem, ca.key, rekor.key, rekor.pub, rekor2.key, rekor2.pub,
+    /// tsa.key, tsa-chain.pem, trust-config.json).
     #[arg(long)]
     out: PathBuf,
 }
@@ -310,13 +311,69 @@ impl SignerArgs {
     }
 }
 
+/// `--bundle`: cosign v3's sigstore bundle pushed as an OCI referrer.
+#[derive(Args)]
+struct BundleArgs {
+    /// Write cosign v3's layout: a sigstore bundle v0.3 (DSSE over an in-toto statement,
+    /// Rekor v2 entry, RFC 3161 timestamp) as a referrer manifest plus the fallback index
+    /// under the tag sha256-<hex>.
+    #[arg(long, requires = "testca")]
+    bundle: bool,
+    /// With --bundle: the `cip-host testca --out` directory (log keys and the TSA).
+    #[arg(long, requires = "bundle")]
+    testca: Option<PathBuf>,
+    /// With --bundle: a Rekor v1 dsse entry (integrated time, SET, inclusion proof).
+    #[arg(long, requires = "bundle")]
+    rekor_v1: bool,
+    /// With --bundle: no RFC 3161 timestamp.
+    #[arg(long, requires = "bundle")]
+    no_timestamp: bool,
+    /// With --bundle: write the bundle JSON to this file and push nothing.
+    #[arg(long, requires = "bundle")]
+    bundle_out: Option<PathBuf>,
+    /// Negative fixture: the bundle's version (0.3 or 0.2).
+    #[arg(long, default_value = "0.3", hide = true, requires = "bundle")]
+    bundle_version: String,
+    /// Negative fixture: alter the DSSE payload after signing.
+    #[arg(long, hide = true, requires = "bundle")]
+    tamper_payload: bool,
+    /// Negative fixture: log a valid entry for another envelope of the same signer.
+    #[arg(long, hide = true, requires = "bundle")]
+    log_entry_for_other_envelope: bool,
+    /// Negative fixture: the fallback tag holds the subject manifest itself (GitLab).
+    #[arg(long, hide = true, requires = "bundle")]
+    gitlab_fallback: bool,
+}
+
+impl BundleArgs {
+    fn options(self) -> Option<cip_host::fixtures::BundleOptions> {
+        let testca = self.testca.filter(|_| self.bundle)?;
+        Some(cip_host::fixtures::BundleOptions {
+            testca,
+            rekor_v1: self.rekor_v1,
+            no_timestamp: self.no_timestamp,
+            bundle_version: self.bundle_version,
+            tamper_payload: self.tamper_payload,
+            log_entry_for_other_envelope: self.log_entry_for_other_envelope,
+            gitlab_fallback: self.gitlab_fallback,
+            bundle_out: self.bundle_out,
+        })
+    }
+}
+
 #[derive(Args)]
 struct SignArgs {
     #[command(flatten)]
     signer: SignerArgs,
-    /// Annotation written in the payload's `optional` map (repeatable).
+    #[command(flatten)]
+    bundle: BundleArgs,
+    /// Annotation written in the payload's `optional` map (repeatable); with --bundle, in
+    /// the statement subject's annotations.
     #[arg(short = 'a', long = "annotation", value_name = "KEY=VALUE")]
     annotations: Vec<String>,
+    /// With --bundle, negative fixture: `sha256:<hex>` written as the statement's subject.
+    #[arg(long, hide = true, requires = "bundle")]
+    subject_digest: Option<String>,
     /// `repo@sha256:...` or `repo:tag`.
     image: String,
 }
@@ -325,6 +382,8 @@ struct SignArgs {
 struct AttestArgs {
     #[command(flatten)]
     signer: SignerArgs,
+    #[command(flatten)]
+    bundle: BundleArgs,
     /// JSON file: the statement's predicate.
     #[arg(long)]
     predicate: PathBuf,
@@ -357,6 +416,7 @@ fn attest(args: AttestArgs) -> Result<()> {
             predicate_type: args.predicate_type,
             subject_digest: args.subject_digest,
             image: args.image,
+            bundle: args.bundle.options(),
         },
         runtime.handle().clone(),
     )?;
@@ -382,6 +442,8 @@ fn sign(args: SignArgs) -> Result<()> {
             signer,
             annotations,
             image: args.image,
+            bundle: args.bundle.options(),
+            subject_digest: args.subject_digest,
         },
         runtime.handle().clone(),
     )?;
