@@ -14,6 +14,7 @@ use crate::verify::judge;
 use crate::verify::memo::MemoHost;
 use crate::verify::verifier::Image;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 /// HTTP status policy-controller answers a denied request with (knative's BadRequest).
@@ -84,7 +85,7 @@ pub fn decide(settings: &Settings, request: &AdmissionRequest, host: &mut dyn Ho
     let mutated = if settings.pin_digests && !pins.is_empty() {
         let mut copy = object.clone();
         for (pointer, pinned) in pins {
-            if let Some(slot) = copy.pointer_mut(pointer) {
+            if let Some(slot) = slot(&mut copy, pointer) {
                 *slot = Value::String(pinned);
             }
         }
@@ -93,6 +94,37 @@ pub fn decide(settings: &Settings, request: &AdmissionRequest, host: &mut dyn Ho
         None
     };
     render(&errs, mutated)
+}
+
+/// `Value::pointer_mut`, without an allocation per token when nothing is escaped: pinning
+/// runs on every admitted request.
+fn slot<'v>(value: &'v mut Value, pointer: &str) -> Option<&'v mut Value> {
+    if pointer.is_empty() {
+        return Some(value);
+    }
+    pointer
+        .strip_prefix('/')?
+        .split('/')
+        .try_fold(value, |target, token| {
+            let token: Cow<str> = if token.contains('~') {
+                Cow::Owned(token.replace("~1", "/").replace("~0", "~"))
+            } else {
+                Cow::Borrowed(token)
+            };
+            match target {
+                Value::Object(map) => map.get_mut(token.as_ref()),
+                Value::Array(list) => array_index(&token).and_then(move |i| list.get_mut(i)),
+                _ => None,
+            }
+        })
+}
+
+/// RFC 6901's array index, as serde_json reads it: no sign, no leading zero.
+fn array_index(token: &str) -> Option<usize> {
+    if token.starts_with('+') || (token.starts_with('0') && token.len() != 1) {
+        return None;
+    }
+    token.parse().ok()
 }
 
 /// The response to a request whose errors are known: denied when any is an error.
@@ -230,9 +262,7 @@ impl Judge<'_> {
     /// is looked up on its own.
     fn resolve(&mut self, repo: &str, tag_name: &str) -> Result<String, String> {
         if let Some(request) = self.first_verification(repo, tag_name) {
-            if let Ok(digest) = self.host.verify(&request) {
-                let at_digest = request.with_image(&format!("{repo}@{digest}"));
-                self.host.remember(at_digest, Ok(digest.clone()));
+            if let Ok(digest) = self.host.verify_tag(&request, repo) {
                 return Ok(digest);
             }
         }

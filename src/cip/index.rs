@@ -10,7 +10,8 @@ use std::collections::HashMap;
 pub struct GlobIndex {
     /// Literal prefix -> (policy index, glob index), in policy order.
     by_prefix: HashMap<String, Vec<(usize, usize)>>,
-    longest_prefix: usize,
+    /// The distinct lengths of those prefixes, ascending: an image name is cut only there.
+    prefix_lengths: Vec<usize>,
     /// (policy index, glob index) of the globs whose verdict may depend on the digest.
     digest_dependent: Vec<(usize, usize)>,
 }
@@ -20,7 +21,7 @@ impl GlobIndex {
         let mut index = GlobIndex::default();
         for (p, policy) in policies.iter().enumerate() {
             for (g, glob) in policy.globs.iter().enumerate() {
-                index.longest_prefix = index.longest_prefix.max(glob.prefix().len());
+                index.prefix_lengths.push(glob.prefix().len());
                 if !glob.digest_independent() {
                     index.digest_dependent.push((p, g));
                 }
@@ -31,6 +32,8 @@ impl GlobIndex {
                     .push((p, g));
             }
         }
+        index.prefix_lengths.sort_unstable();
+        index.prefix_lengths.dedup();
         index
     }
 
@@ -59,7 +62,7 @@ impl GlobIndex {
     /// The indices of the policies with a glob that matches `name`, ascending, each once.
     pub fn matching(&self, policies: &[CompiledPolicy], name: &str) -> Vec<usize> {
         let mut found = Vec::new();
-        for end in 0..=name.len().min(self.longest_prefix) {
+        for &end in &self.prefix_lengths {
             let Some(entries) = name.get(..end).and_then(|p| self.by_prefix.get(p)) else {
                 continue;
             };

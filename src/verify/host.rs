@@ -80,6 +80,12 @@ struct DigestResponse {
 }
 
 #[derive(Deserialize)]
+struct VerifyResponse {
+    is_trusted: bool,
+    digest: String,
+}
+
+#[derive(Deserialize)]
 struct TrustResponse {
     trusted: bool,
     #[serde(default)]
@@ -341,6 +347,16 @@ const QUOTED_ANSWER_LIMIT: usize = 512;
 /// An `oci/v2/verify` answer means "verified" only as `{"is_trusted": true, "digest": ...}` with
 /// a JSON boolean: anything else, however close, is a failure that quotes the answer.
 fn trusted_digest(bytes: &[u8]) -> Result<String, String> {
+    // The usual answer, read without building a JSON tree; anything else, a duplicate key
+    // included, takes the path below.
+    if let Ok(VerifyResponse {
+        is_trusted: true,
+        digest,
+    }) = serde_json::from_slice(bytes)
+    {
+        check_digest(&digest)?;
+        return Ok(digest);
+    }
     let answer: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| format!("cannot decode the host's verify answer: {e}"))?;
     if answer.get("is_trusted") != Some(&serde_json::Value::Bool(true)) {
@@ -435,6 +451,20 @@ mod tests {
         assert_eq!(
             trusted_digest(missing.as_bytes()),
             Err(format!("the host did not verify the signatures: {missing}")),
+        );
+        // A repeated key counts as its last value, as a JSON tree reads it.
+        let twice = format!(r#"{{"is_trusted":false,"digest":"{digest}","is_trusted":true}}"#);
+        assert_eq!(trusted_digest(twice.as_bytes()), Ok(digest.clone()));
+        let twice = format!(r#"{{"is_trusted":true,"digest":"{digest}","is_trusted":false}}"#);
+        assert_eq!(
+            trusted_digest(twice.as_bytes()),
+            Err(format!(
+                r#"the host did not verify the signatures: {{"digest":"{digest}","is_trusted":false}}"#
+            )),
+        );
+        assert_eq!(
+            trusted_digest(br#"{"is_trusted":true,"digest":"sha256:ab"}"#),
+            Err(r#"the host returned an invalid digest: "sha256:ab""#.to_string()),
         );
         assert_eq!(
             trusted_digest(br#"{"is_trusted":true}"#),
