@@ -47,8 +47,34 @@ struct ObjectIdentity {
 }
 
 pub fn decide(settings: &Settings, request: &AdmissionRequest, host: &mut dyn Host) -> Decision {
+    match judged(settings, request, host) {
+        Judged::Decided(decision) => decision,
+        Judged::Pins(errs, pins) => render(&errs, pinned(request.object.clone(), pins)),
+    }
+}
+
+/// `decide` for a request the caller no longer needs: digests are pinned into its own object,
+/// not into a copy.
+pub fn decide_owned(
+    settings: &Settings,
+    mut request: AdmissionRequest,
+    host: &mut dyn Host,
+) -> Decision {
+    match judged(settings, &request, host) {
+        Judged::Decided(decision) => decision,
+        Judged::Pins(errs, pins) => render(&errs, pinned(request.object.take(), pins)),
+    }
+}
+
+enum Judged {
+    Decided(Decision),
+    /// The errors, and the image pointers to pin (when `pinDigests` is on) with their values.
+    Pins(FieldErrors, Vec<(String, String)>),
+}
+
+fn judged(settings: &Settings, request: &AdmissionRequest, host: &mut dyn Host) -> Judged {
     let Some(object) = request.object.as_ref().filter(|o| !o.is_null()) else {
-        return Decision::allow();
+        return Judged::Decided(Decision::allow());
     };
     let kind = match request.kind.kind.as_str() {
         "" => object.get("kind").and_then(Value::as_str).unwrap_or(""),
@@ -60,12 +86,12 @@ pub fn decide(settings: &Settings, request: &AdmissionRequest, host: &mut dyn Ho
         _ => false,
     };
     if request.skip(unchanged).is_some() {
-        return Decision::allow();
+        return Judged::Decided(Decision::allow());
     }
     let sites = match sites {
         Ok(Some(sites)) => sites,
-        Ok(None) => return Decision::allow(),
-        Err(errs) => return render(&errs, None),
+        Ok(None) => return Judged::Decided(Decision::allow()),
+        Err(errs) => return Judged::Decided(render(&errs, None)),
     };
     let identity = object_identity(kind, object, request);
     let mut judge = Judge {
@@ -77,23 +103,28 @@ pub fn decide(settings: &Settings, request: &AdmissionRequest, host: &mut dyn Ho
     };
     let mut errs = FieldErrors::new();
     let mut pins = Vec::new();
-    for site in &sites {
-        if let Some(pinned) = judge.site(site, &mut errs) {
-            pins.push((site.pointer.as_str(), pinned));
-        }
-    }
-    let mutated = if settings.pin_digests && !pins.is_empty() {
-        let mut copy = object.clone();
-        for (pointer, pinned) in pins {
-            if let Some(slot) = slot(&mut copy, pointer) {
-                *slot = Value::String(pinned);
+    for site in sites {
+        if let Some(pinned) = judge.site(&site, &mut errs) {
+            if settings.pin_digests {
+                pins.push((site.pointer, pinned));
             }
         }
-        Some(copy)
-    } else {
-        None
-    };
-    render(&errs, mutated)
+    }
+    Judged::Pins(errs, pins)
+}
+
+/// The object with its images pinned; `None` when nothing is.
+fn pinned(object: Option<Value>, pins: Vec<(String, String)>) -> Option<Value> {
+    if pins.is_empty() {
+        return None;
+    }
+    let mut object = object?;
+    for (pointer, pinned) in pins {
+        if let Some(slot) = slot(&mut object, &pointer) {
+            *slot = Value::String(pinned);
+        }
+    }
+    Some(object)
 }
 
 /// `Value::pointer_mut`, without an allocation per token when nothing is escaped: pinning

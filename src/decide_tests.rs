@@ -63,6 +63,11 @@ fn static_pass_admits_and_pins_with_the_tag_kept() {
         &json!(format!("{NETSHOOT}:latest@sha256:{HEX_A}"))
     );
     assert_eq!(host.calls, vec![format!("digest {NETSHOOT}:latest")]);
+    let owned = decide_owned(&s, request("Pod", pod(&[NETSHOOT])), &mut netshoot_host());
+    assert_eq!(
+        owned,
+        decide(&s, &request("Pod", pod(&[NETSHOOT])), &mut netshoot_host())
+    );
 }
 
 #[test]

@@ -99,7 +99,9 @@ fn validate(payload: &[u8]) -> CallResult {
     let response = match compiled(raw) {
         Ok(settings) => {
             let decision = match request {
-                Ok(request) => decide::decide(&settings, &request, &mut verify::host::WapcHost),
+                Ok(request) => {
+                    decide::decide_owned(&settings, request, &mut verify::host::WapcHost)
+                }
                 Err(errs) => decide::render(&errs, None),
             };
             ValidationResponse {
