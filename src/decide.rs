@@ -199,22 +199,23 @@ impl Judge<'_> {
                 return None;
             }
         };
-        let (digest, shown, pinned) = match reference.digest() {
-            Some(d) => (d.to_string(), site.image.clone(), None),
+        let repo = reference.repo().name();
+        let (digest, pinned) = match reference.digest() {
+            Some(d) => (d.to_string(), None),
             None => {
                 let tag_name = reference.name();
                 let resolved = match self.digests.get(&tag_name) {
                     Some(known) => known.clone(),
                     None => {
-                        let found = self.resolve(&reference.repo().name(), &tag_name);
+                        let found = self.resolve(&repo, &tag_name);
                         self.digests.insert(tag_name.clone(), found.clone());
                         found
                     }
                 };
                 match resolved {
                     Ok(d) => {
-                        let pinned = format!("{tag_name}@{d}");
-                        (d, pinned.clone(), Some(pinned))
+                        let pinned = [tag_name.as_str(), "@", &d].concat();
+                        (d, Some(pinned))
                     }
                     Err(reason) => {
                         errs.push(
@@ -227,7 +228,7 @@ impl Judge<'_> {
                 }
             }
         };
-        let repo = reference.repo().name();
+        let shown = pinned.as_deref().unwrap_or(&site.image);
         let image = Image {
             repo: &repo,
             digest: &digest,
@@ -252,7 +253,7 @@ impl Judge<'_> {
                 NoMatchPolicy::Allow => None,
             };
             if let Some(level) = level {
-                errs.push_at(level, "no matching policies", &[path], shown.as_str());
+                errs.push_at(level, "no matching policies", &[path], shown);
             }
         }
         let mut verdicts = self.verdicts.remove(&name).unwrap_or_default();
@@ -271,7 +272,7 @@ impl Judge<'_> {
                 Mode::Enforce => Level::Error,
                 Mode::Warn => Level::Warning,
             };
-            let details = std::iter::once(shown.as_str())
+            let details = std::iter::once(shown)
                 .chain(failures.iter().map(String::as_str))
                 .collect::<Vec<_>>()
                 .join(" ");

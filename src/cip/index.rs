@@ -6,6 +6,9 @@
 use super::compile::CompiledPolicy;
 use std::collections::HashMap;
 
+/// A digest stands in for any: globs that do not depend on the digest match it as any other.
+const ANY_HEX: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
 #[derive(Debug, Default)]
 pub struct GlobIndex {
     /// Literal prefix -> (policy index, glob index), in policy order.
@@ -46,7 +49,7 @@ impl GlobIndex {
         policies: &[CompiledPolicy],
         repo: &str,
     ) -> Option<Vec<usize>> {
-        let head = format!("{repo}@sha256:");
+        let head = [repo, "@sha256:"].concat();
         for &(p, g) in &self.digest_dependent {
             let glob = policies.get(p).and_then(|policy| policy.globs.get(g))?;
             let prefix = glob.prefix().as_bytes();
@@ -55,7 +58,7 @@ impl GlobIndex {
                 return None;
             }
         }
-        let placeholder = format!("{head}{}", "0".repeat(64));
+        let placeholder = [head.as_str(), ANY_HEX].concat();
         Some(self.matching(policies, &placeholder))
     }
 

@@ -34,7 +34,7 @@ pub struct KeylessInfo {
 }
 
 /// `oci/v2/verify` requests, internally tagged as Kubewarden's SDK sends them.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type")]
 pub enum VerifyRequest {
     SigstorePubKeyVerify {
@@ -56,7 +56,24 @@ pub enum VerifyRequest {
     },
 }
 
+/// Requests are memoised per admission; they differ mostly by image, and their keys and
+/// certificates are long: only the image is hashed (equal requests still hash equal).
+impl std::hash::Hash for VerifyRequest {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.image().hash(state);
+    }
+}
+
 impl VerifyRequest {
+    /// The image reference the request is about.
+    pub fn image(&self) -> &str {
+        match self {
+            VerifyRequest::SigstorePubKeyVerify { image, .. }
+            | VerifyRequest::SigstoreKeylessVerify { image, .. }
+            | VerifyRequest::SigstoreCertificateVerify { image, .. } => image,
+        }
+    }
+
     /// The same request about another reference to the image (its tag or its digest).
     pub fn with_image(&self, reference: &str) -> VerifyRequest {
         let mut request = self.clone();

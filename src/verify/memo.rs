@@ -25,7 +25,7 @@ impl<'a> MemoHost<'a> {
     /// but a success is, under the same request about `repo@digest`.
     pub fn verify_tag(&mut self, request: &VerifyRequest, repo: &str) -> Result<String, HostError> {
         let digest = self.inner.verify(request)?;
-        let at_digest = request.with_image(&format!("{repo}@{digest}"));
+        let at_digest = request.with_image(&[repo, "@", &digest].concat());
         self.verify.insert(at_digest, Ok(digest.clone()));
         Ok(digest)
     }
