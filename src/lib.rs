@@ -122,7 +122,10 @@ fn validate(payload: &[u8]) -> CallResult {
             warnings: None,
         },
     };
-    Ok(serde_json::to_vec(&response)?)
+    // Sized for a Pod's mutated object rather than grown from empty.
+    let mut answer = Vec::with_capacity(2048);
+    serde_json::to_writer(&mut answer, &response)?;
+    Ok(answer)
 }
 
 fn evaluate(payload: &[u8]) -> CallResult {

@@ -145,7 +145,7 @@ impl WapcHost {
 
 impl Host for WapcHost {
     fn manifest_digest(&mut self, image: &str) -> Result<String, HostError> {
-        let payload = serde_json::to_vec(image).map_err(HostError::encoding)?;
+        let payload = encoded(&image)?;
         let bytes = self.call("oci", "v1/manifest_digest", &payload)?;
         let response: DigestResponse = serde_json::from_slice(&bytes).map_err(|e| {
             HostError::refused(format!(
@@ -157,12 +157,12 @@ impl Host for WapcHost {
     }
 
     fn oci_manifest(&mut self, image: &str) -> Result<Vec<u8>, HostError> {
-        let payload = serde_json::to_vec(image).map_err(HostError::encoding)?;
+        let payload = encoded(&image)?;
         self.call("oci", "v1/oci_manifest", &payload)
     }
 
     fn verify(&mut self, request: &VerifyRequest) -> Result<String, HostError> {
-        let payload = serde_json::to_vec(request).map_err(HostError::encoding)?;
+        let payload = encoded(request)?;
         let bytes = self.call("oci", "v2/verify", &payload)?;
         trusted_digest(&bytes).map_err(HostError::refused)
     }
@@ -178,7 +178,7 @@ impl Host for WapcHost {
             predicate_type,
             verifier,
         };
-        let payload = serde_json::to_vec(&request).map_err(HostError::encoding)?;
+        let payload = encoded(&request)?;
         let bytes = self.call("oci", "v2/verify_attestations", &payload)?;
         let response: AttestationsResponse = serde_json::from_slice(&bytes).map_err(|e| {
             HostError::refused(format!(
@@ -209,7 +209,7 @@ impl Host for WapcHost {
             cert_chain: Some(chain_pem.iter().map(|s| pem(s)).collect()),
             not_after,
         };
-        let payload = serde_json::to_vec(&request).map_err(HostError::encoding)?;
+        let payload = encoded(&request)?;
         let bytes = self.call("crypto", "v1/is_certificate_trusted", &payload)?;
         let response: TrustResponse = serde_json::from_slice(&bytes).map_err(|e| {
             HostError::refused(format!(
@@ -222,6 +222,14 @@ impl Host for WapcHost {
             Err(HostError::untrusted(response.reason))
         }
     }
+}
+
+/// A request's JSON, written into a buffer sized for the usual one (a key or a certificate and
+/// an image name) rather than grown from empty.
+fn encoded<T: Serialize + ?Sized>(request: &T) -> Result<Vec<u8>, HostError> {
+    let mut payload = Vec::with_capacity(1024);
+    serde_json::to_writer(&mut payload, request).map_err(HostError::encoding)?;
+    Ok(payload)
 }
 
 fn pem(text: &str) -> PemCertificate<'_> {
