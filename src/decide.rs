@@ -15,6 +15,7 @@ use crate::verify::judge;
 use crate::verify::memo::MemoHost;
 use crate::verify::verifier::Image;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 /// HTTP status policy-controller answers a denied request with (knative's BadRequest).
@@ -47,8 +48,34 @@ struct ObjectIdentity {
 }
 
 pub fn decide(settings: &Settings, request: &AdmissionRequest, host: &mut dyn Host) -> Decision {
+    match judged(settings, request, host) {
+        Judged::Decided(decision) => decision,
+        Judged::Pins(errs, pins) => render(&errs, pinned(request.object.clone(), pins)),
+    }
+}
+
+/// `decide` for a request the caller no longer needs: digests are pinned into its own object,
+/// not into a copy.
+pub fn decide_owned(
+    settings: &Settings,
+    mut request: AdmissionRequest,
+    host: &mut dyn Host,
+) -> Decision {
+    match judged(settings, &request, host) {
+        Judged::Decided(decision) => decision,
+        Judged::Pins(errs, pins) => render(&errs, pinned(request.object.take(), pins)),
+    }
+}
+
+enum Judged {
+    Decided(Decision),
+    /// The errors, and the image pointers to pin (when `pinDigests` is on) with their values.
+    Pins(FieldErrors, Vec<(String, String)>),
+}
+
+fn judged(settings: &Settings, request: &AdmissionRequest, host: &mut dyn Host) -> Judged {
     let Some(object) = request.object.as_ref().filter(|o| !o.is_null()) else {
-        return Decision::allow();
+        return Judged::Decided(Decision::allow());
     };
     let kind = match request.kind.kind.as_str() {
         "" => object.get("kind").and_then(Value::as_str).unwrap_or(""),
@@ -60,12 +87,12 @@ pub fn decide(settings: &Settings, request: &AdmissionRequest, host: &mut dyn Ho
         _ => false,
     };
     if request.skip(unchanged).is_some() {
-        return Decision::allow();
+        return Judged::Decided(Decision::allow());
     }
     let sites = match sites {
         Ok(Some(sites)) => sites,
-        Ok(None) => return Decision::allow(),
-        Err(errs) => return render(&errs, None),
+        Ok(None) => return Judged::Decided(Decision::allow()),
+        Err(errs) => return Judged::Decided(render(&errs, None)),
     };
     let identity = object_identity(kind, object, request);
     let mut judge = Judge {
@@ -78,23 +105,59 @@ pub fn decide(settings: &Settings, request: &AdmissionRequest, host: &mut dyn Ho
     };
     let mut errs = FieldErrors::new();
     let mut pins = Vec::new();
-    for site in &sites {
-        if let Some(pinned) = judge.site(site, &mut errs) {
-            pins.push((site.pointer.as_str(), pinned));
-        }
-    }
-    let mutated = if settings.pin_digests && !pins.is_empty() {
-        let mut copy = object.clone();
-        for (pointer, pinned) in pins {
-            if let Some(slot) = copy.pointer_mut(pointer) {
-                *slot = Value::String(pinned);
+    for site in sites {
+        if let Some(pinned) = judge.site(&site, &mut errs) {
+            if settings.pin_digests {
+                pins.push((site.pointer, pinned));
             }
         }
-        Some(copy)
-    } else {
-        None
-    };
-    render(&errs, mutated)
+    }
+    Judged::Pins(errs, pins)
+}
+
+/// The object with its images pinned; `None` when nothing is.
+fn pinned(object: Option<Value>, pins: Vec<(String, String)>) -> Option<Value> {
+    if pins.is_empty() {
+        return None;
+    }
+    let mut object = object?;
+    for (pointer, pinned) in pins {
+        if let Some(slot) = slot(&mut object, &pointer) {
+            *slot = Value::String(pinned);
+        }
+    }
+    Some(object)
+}
+
+/// `Value::pointer_mut`, without an allocation per token when nothing is escaped: pinning
+/// runs on every admitted request.
+fn slot<'v>(value: &'v mut Value, pointer: &str) -> Option<&'v mut Value> {
+    if pointer.is_empty() {
+        return Some(value);
+    }
+    pointer
+        .strip_prefix('/')?
+        .split('/')
+        .try_fold(value, |target, token| {
+            let token: Cow<str> = if token.contains('~') {
+                Cow::Owned(token.replace("~1", "/").replace("~0", "~"))
+            } else {
+                Cow::Borrowed(token)
+            };
+            match target {
+                Value::Object(map) => map.get_mut(token.as_ref()),
+                Value::Array(list) => array_index(&token).and_then(move |i| list.get_mut(i)),
+                _ => None,
+            }
+        })
+}
+
+/// RFC 6901's array index, as serde_json reads it: no sign, no leading zero.
+fn array_index(token: &str) -> Option<usize> {
+    if token.starts_with('+') || (token.starts_with('0') && token.len() != 1) {
+        return None;
+    }
+    token.parse().ok()
 }
 
 /// The response to a request whose errors are known: denied when any is an error.
@@ -139,22 +202,23 @@ impl Judge<'_> {
                 return None;
             }
         };
-        let (digest, shown, pinned) = match reference.digest() {
-            Some(d) => (d.to_string(), site.image.clone(), None),
+        let repo = reference.repo().name();
+        let (digest, pinned) = match reference.digest() {
+            Some(d) => (d.to_string(), None),
             None => {
                 let tag_name = reference.name();
                 let resolved = match self.digests.get(&tag_name) {
                     Some(known) => known.clone(),
                     None => {
-                        let found = self.resolve(&reference.repo().name(), &tag_name);
+                        let found = self.resolve(&repo, &tag_name);
                         self.digests.insert(tag_name.clone(), found.clone());
                         found
                     }
                 };
                 match resolved {
                     Ok(d) => {
-                        let pinned = format!("{tag_name}@{d}");
-                        (d, pinned.clone(), Some(pinned))
+                        let pinned = [tag_name.as_str(), "@", &d].concat();
+                        (d, Some(pinned))
                     }
                     Err(reason) => {
                         errs.push(
@@ -167,7 +231,7 @@ impl Judge<'_> {
                 }
             }
         };
-        let repo = reference.repo().name();
+        let shown = pinned.as_deref().unwrap_or(&site.image);
         let image = Image {
             repo: &repo,
             digest: &digest,
@@ -192,7 +256,7 @@ impl Judge<'_> {
                 NoMatchPolicy::Allow => None,
             };
             if let Some(level) = level {
-                errs.push_at(level, "no matching policies", &[path], shown.as_str());
+                errs.push_at(level, "no matching policies", &[path], shown);
             }
         }
         let mut verdicts = self.verdicts.remove(&name).unwrap_or_default();
@@ -211,7 +275,7 @@ impl Judge<'_> {
                 Mode::Enforce => Level::Error,
                 Mode::Warn => Level::Warning,
             };
-            let details = std::iter::once(shown.as_str())
+            let details = std::iter::once(shown)
                 .chain(failures.iter().map(String::as_str))
                 .collect::<Vec<_>>()
                 .join(" ");
@@ -233,9 +297,7 @@ impl Judge<'_> {
     /// is looked up on its own.
     fn resolve(&mut self, repo: &str, tag_name: &str) -> Result<String, String> {
         if let Some(request) = self.first_verification(repo, tag_name) {
-            if let Ok(digest) = self.host.verify(&request) {
-                let at_digest = request.with_image(&format!("{repo}@{digest}"));
-                self.host.remember(at_digest, Ok(digest.clone()));
+            if let Ok(digest) = self.host.verify_tag(&request, repo) {
                 return Ok(digest);
             }
         }

@@ -63,6 +63,11 @@ fn static_pass_admits_and_pins_with_the_tag_kept() {
         &json!(format!("{NETSHOOT}:latest@sha256:{HEX_A}"))
     );
     assert_eq!(host.calls, vec![format!("digest {NETSHOOT}:latest")]);
+    let owned = decide_owned(&s, request("Pod", pod(&[NETSHOOT])), &mut netshoot_host());
+    assert_eq!(
+        owned,
+        decide(&s, &request("Pod", pod(&[NETSHOOT])), &mut netshoot_host())
+    );
 }
 
 #[test]
@@ -489,4 +494,32 @@ fn spec_match_selects_resources(#[case] m: serde_json::Value, #[case] applies: b
     object["metadata"]["labels"] = json!({"team": "a"});
     let d = decide(&s, &request("Pod", object), &mut netshoot_host());
     assert_eq!(!d.allowed, applies);
+}
+
+/// Pinning finds its slot as `Value::pointer_mut` does, escapes and array indices included.
+#[test]
+fn pinning_slots_agree_with_json_pointers() {
+    let object =
+        json!({"spec": {"containers": [{"image": "a"}, {"image": "b"}], "a/b": {"~c": 1}}, "": 2});
+    for pointer in [
+        "",
+        "/spec/containers/1/image",
+        "/spec/containers/0",
+        "/spec/a~1b/~0c",
+        "/",
+        "/spec/containers/01/image",
+        "/spec/containers/+1/image",
+        "/spec/containers/2/image",
+        "/spec/containers/x",
+        "spec",
+        "/spec/containers/0/image/deeper",
+    ] {
+        let mut ours = object.clone();
+        let mut theirs = object.clone();
+        assert_eq!(
+            super::slot(&mut ours, pointer).map(|v| v.clone()),
+            theirs.pointer_mut(pointer).map(|v| v.clone()),
+            "{pointer}"
+        );
+    }
 }

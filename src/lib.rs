@@ -100,7 +100,9 @@ fn validate(payload: &[u8]) -> CallResult {
     let response = match compiled(raw) {
         Ok(settings) => {
             let decision = match request {
-                Ok(request) => decide::decide(&settings, &request, &mut verify::host::WapcHost),
+                Ok(request) => {
+                    decide::decide_owned(&settings, request, &mut verify::host::WapcHost)
+                }
                 Err(errs) => decide::render(&errs, None),
             };
             ValidationResponse {
@@ -121,7 +123,10 @@ fn validate(payload: &[u8]) -> CallResult {
             warnings: None,
         },
     };
-    Ok(serde_json::to_vec(&response)?)
+    // Sized for a Pod's mutated object rather than grown from empty.
+    let mut answer = Vec::with_capacity(2048);
+    serde_json::to_writer(&mut answer, &response)?;
+    Ok(answer)
 }
 
 fn evaluate(payload: &[u8]) -> CallResult {

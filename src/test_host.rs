@@ -70,15 +70,6 @@ fn unknown(image: &str) -> String {
     format!("Callback evaluation failure: manifest unknown: {image}")
 }
 
-fn verified_image(request: &VerifyRequest) -> &str {
-    match request {
-        VerifyRequest::SigstorePubKeyVerify { image, .. }
-        | VerifyRequest::SigstoreKeylessVerify { image, .. }
-        | VerifyRequest::SigstoreCertificateVerify { image, .. }
-        | VerifyRequest::SigstoreBundleVerify { image, .. } => image,
-    }
-}
-
 impl Garbage {
     fn digest_of(&mut self, image: &str) -> Result<String, String> {
         let pinned = image.rsplit_once('@').map(|(_, d)| d.to_string());
@@ -230,7 +221,7 @@ impl FakeHost {
             Otherwise::EmptyRegistry => {
                 Err("Callback evaluation failure: no signatures found for image: x ".into())
             }
-            Otherwise::Garbage(g) => g.digest_of(verified_image(request)),
+            Otherwise::Garbage(g) => g.digest_of(request.image()),
         }
     }
 

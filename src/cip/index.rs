@@ -6,11 +6,15 @@
 use super::compile::CompiledPolicy;
 use std::collections::HashMap;
 
+/// A digest stands in for any: globs that do not depend on the digest match it as any other.
+const ANY_HEX: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
 #[derive(Debug, Default)]
 pub struct GlobIndex {
     /// Literal prefix -> (policy index, glob index), in policy order.
     by_prefix: HashMap<String, Vec<(usize, usize)>>,
-    longest_prefix: usize,
+    /// The distinct lengths of those prefixes, ascending: an image name is cut only there.
+    prefix_lengths: Vec<usize>,
     /// (policy index, glob index) of the globs whose verdict may depend on the digest.
     digest_dependent: Vec<(usize, usize)>,
 }
@@ -20,7 +24,7 @@ impl GlobIndex {
         let mut index = GlobIndex::default();
         for (p, policy) in policies.iter().enumerate() {
             for (g, glob) in policy.globs.iter().enumerate() {
-                index.longest_prefix = index.longest_prefix.max(glob.prefix().len());
+                index.prefix_lengths.push(glob.prefix().len());
                 if !glob.digest_independent() {
                     index.digest_dependent.push((p, g));
                 }
@@ -31,6 +35,8 @@ impl GlobIndex {
                     .push((p, g));
             }
         }
+        index.prefix_lengths.sort_unstable();
+        index.prefix_lengths.dedup();
         index
     }
 
@@ -43,7 +49,7 @@ impl GlobIndex {
         policies: &[CompiledPolicy],
         repo: &str,
     ) -> Option<Vec<usize>> {
-        let head = format!("{repo}@sha256:");
+        let head = [repo, "@sha256:"].concat();
         for &(p, g) in &self.digest_dependent {
             let glob = policies.get(p).and_then(|policy| policy.globs.get(g))?;
             let prefix = glob.prefix().as_bytes();
@@ -52,14 +58,14 @@ impl GlobIndex {
                 return None;
             }
         }
-        let placeholder = format!("{head}{}", "0".repeat(64));
+        let placeholder = [head.as_str(), ANY_HEX].concat();
         Some(self.matching(policies, &placeholder))
     }
 
     /// The indices of the policies with a glob that matches `name`, ascending, each once.
     pub fn matching(&self, policies: &[CompiledPolicy], name: &str) -> Vec<usize> {
         let mut found = Vec::new();
-        for end in 0..=name.len().min(self.longest_prefix) {
+        for &end in &self.prefix_lengths {
             let Some(entries) = name.get(..end).and_then(|p| self.by_prefix.get(p)) else {
                 continue;
             };

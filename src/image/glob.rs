@@ -106,17 +106,23 @@ impl Glob {
         if self.prefix.len() + 1 == self.tokens.len() && self.tokens.last() == Some(&Token::Any) {
             return true;
         }
-        let n = self.tokens.len();
-        // active[p]: the pattern has consumed its first p tokens.
+        // The prefix's literals (one token per byte) are matched: simulate the rest only.
+        let tokens = self.tokens.get(self.prefix.len()..).unwrap_or_default();
+        let rest = subject
+            .as_bytes()
+            .get(self.prefix.len()..)
+            .unwrap_or_default();
+        let n = tokens.len();
+        // active[p]: the pattern has consumed its first p remaining tokens.
         let mut active = vec![false; n + 1];
         let mut next = vec![false; n + 1];
         if let Some(first) = active.first_mut() {
             *first = true;
         }
-        self.close(&mut active);
-        for &c in subject.as_bytes() {
+        close(tokens, &mut active);
+        for &c in rest {
             next.iter_mut().for_each(|v| *v = false);
-            for (p, token) in self.tokens.iter().enumerate() {
+            for (p, token) in tokens.iter().enumerate() {
                 if !active.get(p).copied().unwrap_or(false) {
                     continue;
                 }
@@ -136,7 +142,7 @@ impl Glob {
                     }
                 }
             }
-            self.close(&mut next);
+            close(tokens, &mut next);
             std::mem::swap(&mut active, &mut next);
             if !active.iter().any(|&v| v) {
                 return false;
@@ -144,15 +150,14 @@ impl Glob {
         }
         active.get(n).copied().unwrap_or(false)
     }
+}
 
-    /// Stars may match the empty string: a state before a star also reaches the state after it.
-    fn close(&self, states: &mut [bool]) {
-        for (p, token) in self.tokens.iter().enumerate() {
-            if matches!(token, Token::Segment | Token::Any) && states.get(p).copied() == Some(true)
-            {
-                if let Some(slot) = states.get_mut(p + 1) {
-                    *slot = true;
-                }
+/// Stars may match the empty string: a state before a star also reaches the state after it.
+fn close(tokens: &[Token], states: &mut [bool]) {
+    for (p, token) in tokens.iter().enumerate() {
+        if matches!(token, Token::Segment | Token::Any) && states.get(p).copied() == Some(true) {
+            if let Some(slot) = states.get_mut(p + 1) {
+                *slot = true;
             }
         }
     }
@@ -274,6 +279,47 @@ mod tests {
     #[case::trailing_backslash("ghcr.io\\", "glob is invalid: syntax error in pattern")]
     fn invalid(#[case] glob: &str, #[case] message: &str) {
         assert_eq!(Glob::compile(glob), Err(message.to_string()));
+    }
+
+    /// The simulation (which skips the literal prefix) agrees with plain backtracking on every
+    /// glob and name built from a few pieces.
+    #[test]
+    fn simulation_agrees_with_backtracking() {
+        fn backtrack(p: &[u8], s: &[u8]) -> bool {
+            match p {
+                [] => s.is_empty(),
+                [b'*', b'*', rest @ ..] => (0..=s.len()).any(|i| backtrack(rest, &s[i..])),
+                [b'*', rest @ ..] => (0..=s.len())
+                    .take_while(|&i| i == 0 || s[i - 1] != b'/')
+                    .any(|i| backtrack(rest, &s[i..])),
+                [c, rest @ ..] => s.first() == Some(c) && backtrack(rest, &s[1..]),
+            }
+        }
+        fn words(pieces: &[&str], max: usize) -> Vec<String> {
+            let mut all = vec![String::new()];
+            let mut last = vec![String::new()];
+            for _ in 0..max {
+                last = last
+                    .iter()
+                    .flat_map(|w| pieces.iter().map(move |p| format!("{w}{p}")))
+                    .collect();
+                all.extend(last.iter().cloned());
+            }
+            all
+        }
+        let names = words(&["a", "/", "b", "@", "ab"], 4);
+        for tail in words(&["a", "/", "*", "**", "b@"], 4) {
+            let glob = format!("r/{tail}");
+            let compiled = Glob::compile(&glob).unwrap();
+            for name in &names {
+                let name = format!("r/{name}");
+                assert_eq!(
+                    compiled.matches(&name),
+                    backtrack(glob.as_bytes(), name.as_bytes()),
+                    "{glob} {name}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -51,7 +51,7 @@ pub struct BundleIdentity {
 }
 
 /// `oci/v2/verify` requests, internally tagged as Kubewarden's SDK sends them.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type")]
 pub enum VerifyRequest {
     SigstorePubKeyVerify {
@@ -83,7 +83,25 @@ pub enum VerifyRequest {
     },
 }
 
+/// Requests are memoised per admission; they differ mostly by image, and their keys and
+/// certificates are long: only the image is hashed (equal requests still hash equal).
+impl std::hash::Hash for VerifyRequest {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.image().hash(state);
+    }
+}
+
 impl VerifyRequest {
+    /// The image reference the request is about.
+    pub fn image(&self) -> &str {
+        match self {
+            VerifyRequest::SigstorePubKeyVerify { image, .. }
+            | VerifyRequest::SigstoreKeylessVerify { image, .. }
+            | VerifyRequest::SigstoreCertificateVerify { image, .. }
+            | VerifyRequest::SigstoreBundleVerify { image, .. } => image,
+        }
+    }
+
     /// The same request about another reference to the image (its tag or its digest).
     pub fn with_image(&self, reference: &str) -> VerifyRequest {
         let mut request = self.clone();
@@ -102,6 +120,12 @@ pub struct WapcHost;
 
 #[derive(Deserialize)]
 struct DigestResponse {
+    digest: String,
+}
+
+#[derive(Deserialize)]
+struct VerifyResponse {
+    is_trusted: bool,
     digest: String,
 }
 
@@ -148,7 +172,7 @@ impl WapcHost {
 
 impl Host for WapcHost {
     fn manifest_digest(&mut self, image: &str) -> Result<String, HostError> {
-        let payload = serde_json::to_vec(image).map_err(HostError::encoding)?;
+        let payload = encoded(&image)?;
         let bytes = self.call("oci", "v1/manifest_digest", &payload)?;
         let response: DigestResponse = serde_json::from_slice(&bytes).map_err(|e| {
             HostError::refused(format!(
@@ -160,7 +184,7 @@ impl Host for WapcHost {
     }
 
     fn oci_manifest(&mut self, image: &str) -> Result<Vec<u8>, HostError> {
-        let payload = serde_json::to_vec(image).map_err(HostError::encoding)?;
+        let payload = encoded(&image)?;
         self.call("oci", "v1/oci_manifest", &payload)
     }
 
@@ -170,7 +194,7 @@ impl Host for WapcHost {
     }
 
     fn verify(&mut self, request: &VerifyRequest) -> Result<String, HostError> {
-        let payload = serde_json::to_vec(request).map_err(HostError::encoding)?;
+        let payload = encoded(request)?;
         let bytes = self.call("oci", "v2/verify", &payload)?;
         trusted_digest(&bytes).map_err(HostError::refused)
     }
@@ -186,7 +210,7 @@ impl Host for WapcHost {
             predicate_type,
             verifier,
         };
-        let payload = serde_json::to_vec(&request).map_err(HostError::encoding)?;
+        let payload = encoded(&request)?;
         let bytes = self.call("oci", "v2/verify_attestations", &payload)?;
         let response: AttestationsResponse = serde_json::from_slice(&bytes).map_err(|e| {
             HostError::refused(format!(
@@ -217,7 +241,7 @@ impl Host for WapcHost {
             cert_chain: Some(chain_pem.iter().map(|s| pem(s)).collect()),
             not_after,
         };
-        let payload = serde_json::to_vec(&request).map_err(HostError::encoding)?;
+        let payload = encoded(&request)?;
         let bytes = self.call("crypto", "v1/is_certificate_trusted", &payload)?;
         let response: TrustResponse = serde_json::from_slice(&bytes).map_err(|e| {
             HostError::refused(format!(
@@ -230,6 +254,14 @@ impl Host for WapcHost {
             Err(HostError::untrusted(response.reason))
         }
     }
+}
+
+/// A request's JSON, written into a buffer sized for the usual one (a key or a certificate and
+/// an image name) rather than grown from empty.
+fn encoded<T: Serialize + ?Sized>(request: &T) -> Result<Vec<u8>, HostError> {
+    let mut payload = Vec::with_capacity(1024);
+    serde_json::to_writer(&mut payload, request).map_err(HostError::encoding)?;
+    Ok(payload)
 }
 
 fn pem(text: &str) -> PemCertificate<'_> {
@@ -374,6 +406,16 @@ const QUOTED_ANSWER_LIMIT: usize = 512;
 /// An `oci/v2/verify` answer means "verified" only as `{"is_trusted": true, "digest": ...}` with
 /// a JSON boolean: anything else, however close, is a failure that quotes the answer.
 fn trusted_digest(bytes: &[u8]) -> Result<String, String> {
+    // The usual answer, read without building a JSON tree; anything else, a duplicate key
+    // included, takes the path below.
+    if let Ok(VerifyResponse {
+        is_trusted: true,
+        digest,
+    }) = serde_json::from_slice(bytes)
+    {
+        check_digest(&digest)?;
+        return Ok(digest);
+    }
     let answer: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| format!("cannot decode the host's verify answer: {e}"))?;
     if answer.get("is_trusted") != Some(&serde_json::Value::Bool(true)) {
@@ -468,6 +510,20 @@ mod tests {
         assert_eq!(
             trusted_digest(missing.as_bytes()),
             Err(format!("the host did not verify the signatures: {missing}")),
+        );
+        // A repeated key counts as its last value, as a JSON tree reads it.
+        let twice = format!(r#"{{"is_trusted":false,"digest":"{digest}","is_trusted":true}}"#);
+        assert_eq!(trusted_digest(twice.as_bytes()), Ok(digest.clone()));
+        let twice = format!(r#"{{"is_trusted":true,"digest":"{digest}","is_trusted":false}}"#);
+        assert_eq!(
+            trusted_digest(twice.as_bytes()),
+            Err(format!(
+                r#"the host did not verify the signatures: {{"digest":"{digest}","is_trusted":false}}"#
+            )),
+        );
+        assert_eq!(
+            trusted_digest(br#"{"is_trusted":true,"digest":"sha256:ab"}"#),
+            Err(r#"the host returned an invalid digest: "sha256:ab""#.to_string()),
         );
         assert_eq!(
             trusted_digest(br#"{"is_trusted":true}"#),

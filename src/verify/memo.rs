@@ -20,8 +20,14 @@ impl<'a> MemoHost<'a> {
         }
     }
 
-    pub fn remember(&mut self, request: VerifyRequest, answer: Result<String, HostError>) {
-        self.verify.insert(request, answer);
+    /// A verification asked on a tag (`repo:tag`), to learn the image's digest: it is not
+    /// remembered under the tag (authorities ask about digests, and each tag is resolved once),
+    /// but a success is, under the same request about `repo@digest`.
+    pub fn verify_tag(&mut self, request: &VerifyRequest, repo: &str) -> Result<String, HostError> {
+        let digest = self.inner.verify(request)?;
+        let at_digest = request.with_image(&[repo, "@", &digest].concat());
+        self.verify.insert(at_digest, Ok(digest.clone()));
+        Ok(digest)
     }
 }
 

@@ -26,7 +26,7 @@ pub struct Image<'a> {
 impl Image<'_> {
     /// `registry/repo@sha256:...`, the normalised name messages use.
     pub fn name(&self) -> String {
-        format!("{}@{}", self.repo, self.digest)
+        [self.repo, "@", self.digest].concat()
     }
 }
 
