@@ -1,0 +1,165 @@
+//! `oci/v2/verify_attestations`: the statements of every attestation attached to an image
+//! whose DSSE signature satisfies the verifier, whose subject is the image and whose
+//! predicate type is the requested one; an error saying what was found when none is.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::check::LayerView;
+use crate::cosign::DSSE_MEDIA_TYPE;
+use crate::dsse::Opened;
+use crate::limits::{MAX_ENVELOPE_BYTES, MAX_LAYERS};
+use crate::statement::{self, Statement};
+use crate::trust_root::TrustRoot;
+use crate::verifier::Prepared;
+
+/// A layer of cosign's attestation manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Layer {
+    pub media_type: String,
+    /// `sha256:<hex>`.
+    pub digest: String,
+    /// As the manifest says; the registry client checks it against what it reads.
+    pub size: i64,
+    /// None and empty are the same.
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// The registry reads the verification needs, over the caller's own client: its sources,
+/// insecure registries, credentials, deadlines and caps. One value serves one image: the
+/// repository is the image's. `Err` texts reach the policy as they are.
+pub trait AttestationRegistry {
+    /// The layers of cosign's attestation manifest of `digest` (`sha256:<hex>`, lowercase):
+    /// the tag `sha256-<hex>.att` in the image's repository. `Ok(None)` when that tag does
+    /// not exist. The caller bounds the manifest's size.
+    fn attestation_layers(&self, digest: &str) -> Result<Option<Vec<Layer>>, String>;
+
+    /// The blob of `layer` from the image's repository: at most `max_bytes` read, and its
+    /// sha256 checked against `layer.digest`.
+    fn blob(&self, layer: &Layer, max_bytes: usize) -> Result<Vec<u8>, String>;
+}
+
+/// The answer: `{"digest": "sha256:<hex>", "statements": [...]}` once serialised.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verified {
+    pub digest: String,
+    pub statements: Vec<Value>,
+}
+
+/// `repo@sha256:<hex>` -> the lowercase hex. The caller has parsed `image` with its own
+/// reference parser already; this only reads the digest.
+fn digest_hex(image: &str) -> Result<String, String> {
+    image
+        .rsplit_once('@')
+        .and_then(|(_, digest)| digest.strip_prefix("sha256:"))
+        .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::to_ascii_lowercase)
+        .ok_or_else(|| {
+            format!("the image {image:?} is not a reference by sha256 digest (repo@sha256:<hex>)")
+        })
+}
+
+/// Answers `oci/v2/verify_attestations` for `image` (`repo@sha256:<hex>`).
+pub fn verify_attestations(
+    registry: &dyn AttestationRegistry,
+    trust: Option<&TrustRoot>,
+    image: &str,
+    predicate_type: &str,
+    verifier: &Value,
+) -> Result<Verified, String> {
+    let hex = digest_hex(image)?;
+    if predicate_type.is_empty() {
+        return Err("predicate_type is empty".to_string());
+    }
+    let prepared = Prepared::new(verifier, trust)?;
+    let digest = format!("sha256:{hex}");
+    let no_attestations = || format!("no attestations found for image: {image}");
+    let Some(layers) = registry.attestation_layers(&digest)? else {
+        return Err(no_attestations());
+    };
+    if layers.len() > MAX_LAYERS {
+        return Err(format!(
+            "the attestation manifest of {image} has {} layers, more than the limit of {MAX_LAYERS}",
+            layers.len()
+        ));
+    }
+    let layers: Vec<&Layer> = layers
+        .iter()
+        .filter(|l| l.media_type == DSSE_MEDIA_TYPE)
+        .collect();
+    if layers.is_empty() {
+        return Err(no_attestations());
+    }
+    let verified = verify_layers(registry, &prepared, &layers, &hex)?;
+    select(verified, predicate_type).map(|statements| Verified { digest, statements })
+}
+
+/// The statements of the layers that verify; an error with every layer's reason when none.
+fn verify_layers(
+    registry: &dyn AttestationRegistry,
+    prepared: &Prepared,
+    layers: &[&Layer],
+    hex: &str,
+) -> Result<Vec<Statement>, String> {
+    let mut verified = Vec::new();
+    let mut reasons = Vec::new();
+    for (i, layer) in layers.iter().enumerate() {
+        let result = registry
+            .blob(layer, MAX_ENVELOPE_BYTES)
+            .and_then(|blob| check_layer(prepared, &blob, &layer.annotations, hex));
+        match result {
+            Ok(found) => verified.push(found),
+            Err(reason) => reasons.push(format!("attestation {}: {reason}", i + 1)),
+        }
+    }
+    if verified.is_empty() {
+        return Err(format!("no attestation verifies: {}", reasons.join("; ")));
+    }
+    Ok(verified)
+}
+
+/// Checks one layer whole: envelope, signature, statement.
+fn check_layer(
+    prepared: &Prepared,
+    blob: &[u8],
+    annotations: &BTreeMap<String, String>,
+    digest_hex: &str,
+) -> Result<Statement, String> {
+    if blob.len() > MAX_ENVELOPE_BYTES {
+        return Err(format!(
+            "the envelope is {} bytes, more than the limit of {MAX_ENVELOPE_BYTES}",
+            blob.len()
+        ));
+    }
+    let opened = Opened::parse(blob)?;
+    prepared.check(&LayerView {
+        blob,
+        opened: &opened,
+        annotations,
+    })?;
+    // only now, signed: the statement
+    statement::read(&opened.payload, digest_hex)
+}
+
+/// The statements of `predicate_type`; else an error listing the verified types.
+fn select(verified: Vec<Statement>, predicate_type: &str) -> Result<Vec<Value>, String> {
+    let mut types: Vec<&str> = Vec::new();
+    for s in &verified {
+        if !types.contains(&s.predicate_type.as_str()) {
+            types.push(&s.predicate_type);
+        }
+    }
+    if !verified.iter().any(|s| s.predicate_type == predicate_type) {
+        return Err(format!(
+            "no attestation of predicate type {predicate_type}; verified predicate types: {}",
+            serde_json::to_string(&types).map_err(|e| e.to_string())?
+        ));
+    }
+    Ok(verified
+        .into_iter()
+        .filter(|s| s.predicate_type == predicate_type)
+        .map(|s| s.json)
+        .collect())
+}

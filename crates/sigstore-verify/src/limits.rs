@@ -1,0 +1,14 @@
+//! Every bound the verifier puts on what a registry or an attestation hands it. Reaching one
+//! is an error that names it, never a truncated answer (except [`MAX_CHAIN_CERTS`]: a longer
+//! chain annotation only loses the certificates past the bound, so the leaf then fails to
+//! chain).
+
+/// Bytes of one attestation layer (a DSSE envelope), asked of the registry and checked again
+/// on what it returns.
+pub const MAX_ENVELOPE_BYTES: usize = 16 << 20;
+/// Layers of one attestation manifest.
+pub const MAX_LAYERS: usize = 128;
+/// Signatures in one DSSE envelope.
+pub const MAX_SIGNATURES: usize = 16;
+/// Intermediate certificates read from a layer's `dev.sigstore.cosign/chain` annotation.
+pub const MAX_CHAIN_CERTS: usize = 8;
