@@ -61,7 +61,99 @@ fn digest_hex(image: &str) -> Result<String, String> {
         })
 }
 
-/// Answers `oci/v2/verify_attestations` for `image` (`repo@sha256:<hex>`).
+/// One `oci/v2/verify_attestations` request, checked and ready, with no I/O of its own: a
+/// caller whose registry client is async (Kubewarden's callback handler) drives it step by
+/// step, awaiting its reads in between; [`verify_attestations`] drives it over an
+/// [`AttestationRegistry`].
+pub struct AttestationsRequest {
+    image: String,
+    predicate_type: String,
+    /// Lowercase.
+    digest_hex: String,
+    prepared: Prepared,
+}
+
+impl AttestationsRequest {
+    /// Checks the request (the image's digest, the predicate type, the verifier against the
+    /// trust root) before anything is fetched.
+    pub fn new(
+        trust: Option<&TrustRoot>,
+        image: &str,
+        predicate_type: &str,
+        verifier: &Value,
+    ) -> Result<Self, String> {
+        let digest_hex = digest_hex(image)?;
+        if predicate_type.is_empty() {
+            return Err("predicate_type is empty".to_string());
+        }
+        Ok(AttestationsRequest {
+            image: image.to_string(),
+            predicate_type: predicate_type.to_string(),
+            digest_hex,
+            prepared: Prepared::new(verifier, trust)?,
+        })
+    }
+
+    /// `sha256:<hex>`: whose attestation manifest to read (the tag `sha256-<hex>.att`).
+    pub fn digest(&self) -> String {
+        format!("sha256:{}", self.digest_hex)
+    }
+
+    /// The layers to fetch, given the attestation manifest's layers (`None`: no such tag).
+    pub fn dsse_layers<'a>(&self, layers: Option<&'a [Layer]>) -> Result<Vec<&'a Layer>, String> {
+        let no_attestations = || format!("no attestations found for image: {}", self.image);
+        let Some(layers) = layers else {
+            return Err(no_attestations());
+        };
+        if layers.len() > MAX_LAYERS {
+            return Err(format!(
+                "the attestation manifest of {} has {} layers, more than the limit of {MAX_LAYERS}",
+                self.image,
+                layers.len()
+            ));
+        }
+        let dsse: Vec<&Layer> = layers
+            .iter()
+            .filter(|l| l.media_type == DSSE_MEDIA_TYPE)
+            .collect();
+        if dsse.is_empty() {
+            return Err(no_attestations());
+        }
+        Ok(dsse)
+    }
+
+    /// Checks one layer's blob (fetched with at most [`MAX_ENVELOPE_BYTES`], or the reason it
+    /// could not be): its statement, or why it does not count.
+    pub fn check_layer(
+        &self,
+        layer: &Layer,
+        blob: Result<Vec<u8>, String>,
+    ) -> Result<Statement, String> {
+        check_layer(&self.prepared, &blob?, &layer.annotations, &self.digest_hex)
+    }
+
+    /// The answer from every layer's outcome, in the order of [`Self::dsse_layers`].
+    pub fn answer(&self, outcomes: Vec<Result<Statement, String>>) -> Result<Verified, String> {
+        let mut verified = Vec::new();
+        let mut reasons = Vec::new();
+        for (i, outcome) in outcomes.into_iter().enumerate() {
+            match outcome {
+                Ok(found) => verified.push(found),
+                Err(reason) => reasons.push(format!("attestation {}: {reason}", i + 1)),
+            }
+        }
+        if verified.is_empty() {
+            return Err(format!("no attestation verifies: {}", reasons.join("; ")));
+        }
+        select(verified, &self.predicate_type).map(|statements| Verified {
+            digest: self.digest(),
+            statements,
+        })
+    }
+}
+
+/// Answers `oci/v2/verify_attestations` for `image` (`repo@sha256:<hex>`), reading the
+/// registry through `registry`.
 pub fn verify_attestations(
     registry: &dyn AttestationRegistry,
     trust: Option<&TrustRoot>,
@@ -69,55 +161,14 @@ pub fn verify_attestations(
     predicate_type: &str,
     verifier: &Value,
 ) -> Result<Verified, String> {
-    let hex = digest_hex(image)?;
-    if predicate_type.is_empty() {
-        return Err("predicate_type is empty".to_string());
-    }
-    let prepared = Prepared::new(verifier, trust)?;
-    let digest = format!("sha256:{hex}");
-    let no_attestations = || format!("no attestations found for image: {image}");
-    let Some(layers) = registry.attestation_layers(&digest)? else {
-        return Err(no_attestations());
-    };
-    if layers.len() > MAX_LAYERS {
-        return Err(format!(
-            "the attestation manifest of {image} has {} layers, more than the limit of {MAX_LAYERS}",
-            layers.len()
-        ));
-    }
-    let layers: Vec<&Layer> = layers
-        .iter()
-        .filter(|l| l.media_type == DSSE_MEDIA_TYPE)
+    let request = AttestationsRequest::new(trust, image, predicate_type, verifier)?;
+    let layers = registry.attestation_layers(&request.digest())?;
+    let outcomes = request
+        .dsse_layers(layers.as_deref())?
+        .into_iter()
+        .map(|layer| request.check_layer(layer, registry.blob(layer, MAX_ENVELOPE_BYTES)))
         .collect();
-    if layers.is_empty() {
-        return Err(no_attestations());
-    }
-    let verified = verify_layers(registry, &prepared, &layers, &hex)?;
-    select(verified, predicate_type).map(|statements| Verified { digest, statements })
-}
-
-/// The statements of the layers that verify; an error with every layer's reason when none.
-fn verify_layers(
-    registry: &dyn AttestationRegistry,
-    prepared: &Prepared,
-    layers: &[&Layer],
-    hex: &str,
-) -> Result<Vec<Statement>, String> {
-    let mut verified = Vec::new();
-    let mut reasons = Vec::new();
-    for (i, layer) in layers.iter().enumerate() {
-        let result = registry
-            .blob(layer, MAX_ENVELOPE_BYTES)
-            .and_then(|blob| check_layer(prepared, &blob, &layer.annotations, hex));
-        match result {
-            Ok(found) => verified.push(found),
-            Err(reason) => reasons.push(format!("attestation {}: {reason}", i + 1)),
-        }
-    }
-    if verified.is_empty() {
-        return Err(format!("no attestation verifies: {}", reasons.join("; ")));
-    }
-    Ok(verified)
+    request.answer(outcomes)
 }
 
 /// Checks one layer whole: envelope, signature, statement.

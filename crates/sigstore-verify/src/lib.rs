@@ -45,6 +45,9 @@ mod testing;
 #[cfg(test)]
 mod tests;
 
-pub use attestations::{verify_attestations, AttestationRegistry, Layer, Verified};
+pub use attestations::{
+    verify_attestations, AttestationRegistry, AttestationsRequest, Layer, Verified,
+};
+pub use statement::Statement;
 pub use trust_root::{TrustRoot, TrustRootError, NO_TRUST_ROOT};
 pub use verifier::{KeylessInfo, KeylessPrefixInfo, VerifierRequest};

@@ -8,7 +8,9 @@ use serde_json::{json, Value};
 use crate::cosign::{BUNDLE_ANNOTATION, CHAIN_ANNOTATION};
 use crate::limits::{MAX_ENVELOPE_BYTES, MAX_LAYERS, MAX_SIGNATURES};
 use crate::testing::*;
-use crate::{verify_attestations, Layer, TrustRoot, Verified, NO_TRUST_ROOT};
+use crate::{
+    verify_attestations, AttestationRegistry as _, Layer, TrustRoot, Verified, NO_TRUST_ROOT,
+};
 
 fn pub_key_verifier(keys: &[&rcgen::KeyPair]) -> Value {
     json!({"type": "SigstorePubKeyVerify",
@@ -449,5 +451,47 @@ fn given_certificate() {
     assert_eq!(
         verify(&signed_by_other, None, &verifier(None, false)).unwrap_err(),
         "no attestation verifies: attestation 1: the signature does not verify with the given certificate"
+    );
+}
+
+/// An async host drives the steps itself, with its own reads in between.
+#[test]
+fn steps_driven_by_hand() {
+    let key = key();
+    let payload = statement(CYCLONEDX, &digest_hex());
+    let registry = FakeRegistry::with(vec![
+        (signed_envelope(&key, &payload), no_annotations()),
+        (
+            signed_envelope(&crate::testing::key(), &payload),
+            no_annotations(),
+        ),
+    ]);
+    let verifier = pub_key_verifier(&[&key]);
+    let request = crate::AttestationsRequest::new(None, &image(), CYCLONEDX, &verifier).unwrap();
+    assert_eq!(request.digest(), format!("sha256:{}", digest_hex()));
+    let layers: Vec<Layer> = registry
+        .layers
+        .iter()
+        .flatten()
+        .map(|(l, _)| l.clone())
+        .collect();
+    let outcomes: Vec<_> = request
+        .dsse_layers(Some(&layers))
+        .unwrap()
+        .into_iter()
+        .map(|layer| request.check_layer(layer, registry.blob(layer, MAX_ENVELOPE_BYTES)))
+        .collect();
+    assert!(outcomes[0].is_ok());
+    assert_eq!(
+        outcomes[1].as_ref().unwrap_err(),
+        "the signature does not verify with the given public key"
+    );
+    assert_eq!(
+        request.answer(outcomes).unwrap(),
+        verify(&registry, None, &verifier).unwrap()
+    );
+    assert_eq!(
+        request.dsse_layers(None).unwrap_err(),
+        format!("no attestations found for image: {}", image())
     );
 }
