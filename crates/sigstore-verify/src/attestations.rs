@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::check::LayerView;
 use crate::cosign::DSSE_MEDIA_TYPE;
 use crate::dsse::Opened;
-use crate::limits::{MAX_ENVELOPE_BYTES, MAX_LAYERS};
+use crate::limits::{MAX_ENVELOPE_BYTES, MAX_LAYERS, MAX_TOTAL_ENVELOPE_BYTES};
 use crate::statement::{self, Statement};
 use crate::trust_root::TrustRoot;
 use crate::verifier::Prepared;
@@ -21,7 +21,7 @@ pub struct Layer {
     pub media_type: String,
     /// `sha256:<hex>`.
     pub digest: String,
-    /// As the manifest says; the registry client checks it against what it reads.
+    /// As the manifest says: no more is read.
     pub size: i64,
     /// None and empty are the same.
     pub annotations: BTreeMap<String, String>,
@@ -119,17 +119,40 @@ impl AttestationsRequest {
         if dsse.is_empty() {
             return Err(no_attestations());
         }
+        let total = dsse
+            .iter()
+            .map(|l| usize::try_from(l.size).unwrap_or(0))
+            .fold(0usize, usize::saturating_add);
+        if total > MAX_TOTAL_ENVELOPE_BYTES {
+            return Err(format!(
+                "the attestations of {} are {total} bytes together, more than the limit of {MAX_TOTAL_ENVELOPE_BYTES}",
+                self.image
+            ));
+        }
         Ok(dsse)
     }
 
-    /// Checks one layer's blob (fetched with at most [`MAX_ENVELOPE_BYTES`], or the reason it
-    /// could not be): its statement, or why it does not count.
+    /// How much of `layer` to read: its declared size, at most [`MAX_ENVELOPE_BYTES`].
+    pub fn blob_limit(layer: &Layer) -> usize {
+        usize::try_from(layer.size).map_or(0, |size| size.min(MAX_ENVELOPE_BYTES))
+    }
+
+    /// Checks one layer's blob (fetched with at most [`Self::blob_limit`] bytes, or the
+    /// reason it could not be): its statement, or why it does not count.
     pub fn check_layer(
         &self,
         layer: &Layer,
         blob: Result<Vec<u8>, String>,
     ) -> Result<Statement, String> {
-        check_layer(&self.prepared, &blob?, &layer.annotations, &self.digest_hex)
+        let blob = blob?;
+        let limit = Self::blob_limit(layer);
+        if blob.len() > limit {
+            return Err(format!(
+                "the envelope is {} bytes, more than the limit of {limit}",
+                blob.len()
+            ));
+        }
+        check_layer(&self.prepared, &blob, &layer.annotations, &self.digest_hex)
     }
 
     /// The answer from every layer's outcome, in the order of [`Self::dsse_layers`].
@@ -166,7 +189,10 @@ pub fn verify_attestations(
     let outcomes = request
         .dsse_layers(layers.as_deref())?
         .into_iter()
-        .map(|layer| request.check_layer(layer, registry.blob(layer, MAX_ENVELOPE_BYTES)))
+        .map(|layer| {
+            let blob = registry.blob(layer, AttestationsRequest::blob_limit(layer));
+            request.check_layer(layer, blob)
+        })
         .collect();
     request.answer(outcomes)
 }
@@ -178,12 +204,6 @@ fn check_layer(
     annotations: &BTreeMap<String, String>,
     digest_hex: &str,
 ) -> Result<Statement, String> {
-    if blob.len() > MAX_ENVELOPE_BYTES {
-        return Err(format!(
-            "the envelope is {} bytes, more than the limit of {MAX_ENVELOPE_BYTES}",
-            blob.len()
-        ));
-    }
     let opened = Opened::parse(blob)?;
     prepared.check(&LayerView {
         blob,

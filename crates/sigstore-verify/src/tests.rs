@@ -37,7 +37,9 @@ fn no_annotations() -> BTreeMap<String, String> {
 fn key_signed_attestation_verifies() {
     let key = key();
     let payload = statement(CYCLONEDX, &digest_hex());
-    let registry = FakeRegistry::with(vec![(signed_envelope(&key, &payload), no_annotations())]);
+    let blob = signed_envelope(&key, &payload);
+    let size = blob.len();
+    let registry = FakeRegistry::with(vec![(blob, no_annotations())]);
     let verified = verify(&registry, None, &pub_key_verifier(&[&key])).unwrap();
     assert_eq!(verified.digest, format!("sha256:{}", digest_hex()));
     let want: Value = serde_json::from_slice(&payload).unwrap();
@@ -47,7 +49,8 @@ fn key_signed_attestation_verifies() {
     assert!(wire.starts_with(r#"{"digest":"sha256:abab"#), "{wire}");
     let asked = registry.asked.borrow();
     assert_eq!(asked[0], format!("manifest sha256:{}", digest_hex()));
-    assert!(asked[1].ends_with(&format!("max {MAX_ENVELOPE_BYTES}")));
+    // no more than the layer's declared size is asked for
+    assert!(asked[1].ends_with(&format!("max {size}")), "{}", asked[1]);
 }
 
 #[test]
@@ -212,27 +215,71 @@ fn layer_count_bound() {
     assert_eq!(registry.asked.borrow().len(), 1);
 }
 
+/// A registry client that ignores the cap it is given.
+struct Oversized {
+    declared: i64,
+}
+
+impl crate::AttestationRegistry for Oversized {
+    fn attestation_layers(&self, _: &str) -> Result<Option<Vec<Layer>>, String> {
+        Ok(Some(vec![Layer {
+            media_type: crate::cosign::DSSE_MEDIA_TYPE.into(),
+            size: self.declared,
+            ..Layer::default()
+        }]))
+    }
+
+    fn blob(&self, _: &Layer, max_bytes: usize) -> Result<Vec<u8>, String> {
+        Ok(vec![b' '; max_bytes + 1])
+    }
+}
+
 #[test]
 fn envelope_size_bound() {
-    struct Oversized;
-    impl crate::AttestationRegistry for Oversized {
-        fn attestation_layers(&self, _: &str) -> Result<Option<Vec<Layer>>, String> {
-            Ok(Some(vec![Layer {
-                media_type: crate::cosign::DSSE_MEDIA_TYPE.into(),
-                ..Layer::default()
-            }]))
-        }
-        // a registry client that ignores the cap
-        fn blob(&self, _: &Layer, max_bytes: usize) -> Result<Vec<u8>, String> {
-            Ok(vec![b' '; max_bytes + 1])
-        }
-    }
     let key = key();
+    let verifier = pub_key_verifier(&[&key]);
+    let verify = |declared: i64| {
+        verify_attestations(
+            &Oversized { declared },
+            None,
+            &image(),
+            CYCLONEDX,
+            &verifier,
+        )
+        .unwrap_err()
+    };
     assert_eq!(
-        verify_attestations(&Oversized, None, &image(), CYCLONEDX, &pub_key_verifier(&[&key]))
-            .unwrap_err(),
+        verify(i64::try_from(MAX_ENVELOPE_BYTES).unwrap() + 5),
         "no attestation verifies: attestation 1: the envelope is 16777217 bytes, more than the limit of 16777216"
     );
+    // more than the manifest declares
+    assert_eq!(
+        verify(10),
+        "no attestation verifies: attestation 1: the envelope is 11 bytes, more than the limit of 10"
+    );
+}
+
+#[test]
+fn total_size_bound() {
+    let key = key();
+    let layer = Layer {
+        media_type: crate::cosign::DSSE_MEDIA_TYPE.into(),
+        size: 15 << 20,
+        ..Layer::default()
+    };
+    let registry = FakeRegistry {
+        layers: Some(vec![(layer, Vec::new()); 5]),
+        ..FakeRegistry::default()
+    };
+    assert_eq!(
+        verify(&registry, None, &pub_key_verifier(&[&key])).unwrap_err(),
+        format!(
+            "the attestations of {} are 78643200 bytes together, more than the limit of 67108864",
+            image()
+        )
+    );
+    // nothing but the manifest was read
+    assert_eq!(registry.asked.borrow().len(), 1);
 }
 
 #[test]
@@ -479,7 +526,10 @@ fn steps_driven_by_hand() {
         .dsse_layers(Some(&layers))
         .unwrap()
         .into_iter()
-        .map(|layer| request.check_layer(layer, registry.blob(layer, MAX_ENVELOPE_BYTES)))
+        .map(|layer| {
+            let limit = crate::AttestationsRequest::blob_limit(layer);
+            request.check_layer(layer, registry.blob(layer, limit))
+        })
         .collect();
     assert!(outcomes[0].is_ok());
     assert_eq!(
