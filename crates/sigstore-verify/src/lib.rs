@@ -2,8 +2,9 @@
 //! `oci/v2/verify_attestations` (DESIGN.md 3.3), for `cip-host` and for Kubewarden's own
 //! callback handler alike.
 //!
-//! The caller brings its registry client (behind [`AttestationRegistry`]: its sources,
-//! insecure registries, deadlines and size caps stay its own) and its sigstore trust root
+//! The caller brings its registry client (behind [`AttestationRegistry`], or driving
+//! [`AttestationsRequest`] step by step when its client is async: its sources, insecure
+//! registries, deadlines and size caps stay its own) and its sigstore trust root
 //! ([`TrustRoot`]); this crate does the rest by hand, because the `sigstore` crate has no
 //! public API for cosign's `.att` DSSE layers: the envelope and its signature ([`dsse`]), the
 //! signing certificate's identity and chain ([`identity`], [`chain`]), the Rekor bundle's SET
