@@ -7,7 +7,6 @@
 //! operations: [`oci`], [`crypto`].
 
 pub mod attestations;
-mod certs;
 pub mod crypto;
 pub mod fetch;
 pub mod live;
@@ -80,17 +79,8 @@ pub enum HostRequest {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KeylessInfo {
-    pub issuer: String,
-    pub subject: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KeylessPrefixInfo {
-    pub issuer: String,
-    pub url_prefix: String,
-}
+// The verifier's wire types are the library's (attestations take them too).
+pub use cip_sigstore_verify::{KeylessInfo, KeylessPrefixInfo};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Certificate {

@@ -7,15 +7,15 @@
 //! that fail; the constraints below pick among the layers it kept.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Mutex;
 
-use base64::Engine as _;
+use cip_sigstore_verify::chain::{chain_check, not_before};
+use cip_sigstore_verify::cosign::{BUNDLE_ANNOTATION, CERT_ANNOTATION};
+use cip_sigstore_verify::identity::{describe_identity, url_prefix, CertNames};
+use cip_sigstore_verify::NO_TRUST_ROOT;
 use oci_client::Reference;
 use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::{CertificateDer, UnixTime};
-use serde::Deserialize;
-use sha2::Digest as _;
 use sigstore::cosign::signature_layers::CertificateSubject;
 use sigstore::cosign::verification_constraint::{
     CertificateVerifier, PublicKeyVerifier, VerificationConstraint, VerificationConstraintVec,
@@ -25,134 +25,13 @@ use sigstore::crypto::Signature;
 use sigstore::registry::{Auth, OciReference};
 use sigstore::trust::ManualTrustRoot;
 
-use super::certs::{chain_check, describe_identity, url_prefix, CertNames};
+// The trust root is the library's, shared with attestations.
+pub use cip_sigstore_verify::TrustRoot;
+
 use super::oci::{Registry, Sources};
 use super::{HostRequest, KeylessInfo, KeylessPrefixInfo};
 
-pub const CERT_ANNOTATION: &str = "dev.sigstore.cosign/certificate";
-pub const BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
 pub const GITHUB_ACTIONS_ISSUER: &str = "https://token.actions.githubusercontent.com";
-pub(crate) const NO_TRUST_ROOT: &str = "no sigstore trust root is configured (--sigstore-trust-config): keyless signatures and Rekor bundles cannot be verified";
-
-/// The trust root read from a ClientTrustConfig (or a bare TrustedRoot) JSON file.
-#[derive(Debug, Default, Clone)]
-pub struct TrustRoot {
-    /// DER certificates of the certificate authorities (every certificate of every chain).
-    pub fulcio_certs: Vec<Vec<u8>>,
-    /// Transparency-log keys: hex key id -> DER SPKI.
-    pub rekor_keys: BTreeMap<String, Vec<u8>>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ClientTrustConfigJson {
-    #[serde(default)]
-    trusted_root: Option<TrustedRootJson>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct TrustedRootJson {
-    #[serde(default)]
-    tlogs: Vec<TlogJson>,
-    #[serde(default)]
-    certificate_authorities: Vec<CaJson>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct TlogJson {
-    public_key: PublicKeyJson,
-    #[serde(default)]
-    log_id: Option<LogIdJson>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct PublicKeyJson {
-    #[serde(default)]
-    raw_bytes: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct LogIdJson {
-    key_id: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CaJson {
-    cert_chain: CertChainJson,
-}
-
-#[derive(Deserialize)]
-struct CertChainJson {
-    #[serde(default)]
-    certificates: Vec<RawBytesJson>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawBytesJson {
-    raw_bytes: String,
-}
-
-fn b64(text: &str, what: &str) -> anyhow::Result<Vec<u8>> {
-    base64::engine::general_purpose::STANDARD
-        .decode(text.trim())
-        .map_err(|e| anyhow::anyhow!("{what} is not valid base64: {e}"))
-}
-
-impl TrustRoot {
-    pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read(path).map_err(|e| {
-            anyhow::anyhow!(
-                "cannot read the sigstore trust config {}: {e}",
-                path.display()
-            )
-        })?;
-        Self::parse(&text)
-            .map_err(|e| anyhow::anyhow!("invalid sigstore trust config {}: {e}", path.display()))
-    }
-
-    pub fn parse(json: &[u8]) -> anyhow::Result<Self> {
-        let value: serde_json::Value = serde_json::from_slice(json)?;
-        let is_bare_root = value
-            .get("mediaType")
-            .and_then(|m| m.as_str())
-            .is_some_and(|m| m.starts_with("application/vnd.dev.sigstore.trustedroot"));
-        let root: TrustedRootJson = if is_bare_root {
-            serde_json::from_value(value)?
-        } else {
-            let config: ClientTrustConfigJson = serde_json::from_value(value)?;
-            config
-                .trusted_root
-                .ok_or_else(|| anyhow::anyhow!("the ClientTrustConfig has no trustedRoot"))?
-        };
-        let mut trust = TrustRoot::default();
-        for (i, tlog) in root.tlogs.iter().enumerate() {
-            let Some(raw) = &tlog.public_key.raw_bytes else {
-                continue;
-            };
-            let der = b64(raw, &format!("tlogs[{i}].publicKey.rawBytes"))?;
-            let key_id = match &tlog.log_id {
-                Some(id) => hex::encode(b64(&id.key_id, &format!("tlogs[{i}].logId.keyId"))?),
-                None => hex::encode(sha2::Sha256::digest(&der)),
-            };
-            trust.rekor_keys.insert(key_id, der);
-        }
-        for (i, ca) in root.certificate_authorities.iter().enumerate() {
-            for (j, cert) in ca.cert_chain.certificates.iter().enumerate() {
-                trust.fulcio_certs.push(b64(
-                    &cert.raw_bytes,
-                    &format!("certificateAuthorities[{i}].certChain.certificates[{j}]"),
-                )?);
-            }
-        }
-        Ok(trust)
-    }
-}
 
 /// The `oci/v2/verify` backend.
 pub struct Verifier {
@@ -507,14 +386,6 @@ impl Verifier {
             Some(format!("found certificates for {}", seen.join(", ")))
         }
     }
-}
-
-fn not_before(der: &CertificateDer<'_>) -> Option<UnixTime> {
-    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
-    let secs = u64::try_from(cert.validity().not_before.timestamp()).ok()?;
-    Some(UnixTime::since_unix_epoch(std::time::Duration::from_secs(
-        secs,
-    )))
 }
 
 fn prefix_check(info: &KeylessPrefixInfo) -> Result<Check, String> {
