@@ -1,6 +1,6 @@
 # Targets as Kubewarden's policies/Makefile.rust, without kwctl: cip-host annotates and runs.
 SOURCE_FILES := $(shell find src -type f -name '*.rs') Cargo.toml Cargo.lock
-HOST_FILES := $(shell find host/src -type f -name '*.rs') host/Cargo.toml Cargo.lock
+HOST_FILES := $(shell find host/src -type f -name '*.rs') host/Cargo.toml Cargo.lock $(shell find crates -name "*.rs" -o -name Cargo.toml)
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 CIP_HOST := $(TARGET_DIR)/release/cip-host
 WASM_OUT := $(TARGET_DIR)/wasm32-wasip1/wasm/cluster_image_policy.wasm
