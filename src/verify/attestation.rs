@@ -19,10 +19,7 @@ pub fn evaluate(
     image: Image<'_>,
     host: &mut dyn Host,
 ) -> Result<AuthorityMatch, String> {
-    let kind = match authority.kind {
-        AuthorityKind::Key { .. } => "key",
-        _ => "keyless",
-    };
+    let kind = verifier::kind_word(&authority.kind);
     let failed = |reason: &str| {
         format!(
             "attestation {kind} validation failed for authority {} for {}: {reason}",

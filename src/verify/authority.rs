@@ -8,7 +8,7 @@ use super::host::{Host, HostError, HostFailure};
 use super::identity;
 use super::signatures::{self, SignatureLayer, SIMPLE_SIGNING};
 use super::verifier::{self, AuthorityMatch, Image};
-use crate::cip::compile::{AuthorityKind, CompiledAuthority, CompiledIdentity};
+use crate::cip::compile::{CompiledAuthority, CompiledIdentity};
 
 const NO_SIGNATURES: &str = "no signatures found";
 
@@ -42,10 +42,7 @@ pub fn bundle(
     image: Image<'_>,
     host: &mut dyn Host,
 ) -> Result<AuthorityMatch, String> {
-    let kind = match authority.kind {
-        AuthorityKind::Key { .. } => "key",
-        _ => "keyless",
-    };
+    let kind = verifier::kind_word(&authority.kind);
     let failed = |reason: String| {
         format!(
             "signature {kind} validation failed for authority {} for {}: {reason}",

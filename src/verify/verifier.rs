@@ -30,6 +30,14 @@ impl Image<'_> {
     }
 }
 
+/// `key` or `keyless`, as policy-controller's messages name a signature authority.
+pub fn kind_word(kind: &AuthorityKind) -> &'static str {
+    match kind {
+        AuthorityKind::Key { .. } => "key",
+        _ => "keyless",
+    }
+}
+
 /// The (issuer, subject) pairs of identities that are all exact; `None` when any is a regular
 /// expression (its pairs come from the signing certificates).
 pub fn exact_pairs(identities: &[CompiledIdentity]) -> Option<Vec<(&str, &str)>> {
