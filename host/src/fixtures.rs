@@ -6,12 +6,12 @@
 //! With `--bundle`, `sign` and `attest` write cosign v3's sigstore bundle instead
 //! ([`bundle`]).
 
-mod bundle;
+pub(crate) mod bundle;
 mod der;
 mod merkle;
-mod referrer;
+pub(crate) mod referrer;
 mod rekor_entry;
-mod statement;
+pub(crate) mod statement;
 mod tlog;
 mod tsa;
 

@@ -14,8 +14,9 @@ use super::fetch::{FetchError, Fetcher, Timeouts, MAX_BLOB_BYTES, MAX_LAYERS};
 use super::{CallbackError, HostRequest};
 
 /// The request types `oci/v2/verify` carries, internally tagged by `type` on the wire.
-const VERIFY_TYPES: [&str; 5] = [
+const VERIFY_TYPES: [&str; 6] = [
     "SigstorePubKeyVerify",
+    "SigstoreBundleVerify",
     "SigstoreKeylessVerify",
     "SigstoreKeylessPrefixVerify",
     "SigstoreGithubActionsVerify",
@@ -224,6 +225,32 @@ impl Registry {
             Err(e) => Err(format!(
                 "the {what} manifest {tag} is not an OCI image manifest: {e}"
             )),
+        }
+    }
+
+    /// The referrers index of `digest` through the referrers API; `None` when the registry
+    /// does not serve it.
+    pub fn referrers(
+        &self,
+        reference: &Reference,
+        digest: &str,
+    ) -> Result<Option<Vec<u8>>, String> {
+        self.run(reference, self.fetch.referrers(reference, digest))
+            .map_err(|e| format!("cannot list the referrers of {digest}: {e}"))
+    }
+
+    /// A manifest (at most 4 MiB) and its digest; `None` when it does not exist.
+    pub fn manifest_if_any(
+        &self,
+        reference: &Reference,
+    ) -> Result<Option<(Vec<u8>, String)>, String> {
+        match self.run(
+            reference,
+            self.fetch.manifest(reference, MANIFEST_MEDIA_TYPES),
+        ) {
+            Ok(found) => Ok(Some(found)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(format!("cannot read the manifest {reference}: {e}")),
         }
     }
 
