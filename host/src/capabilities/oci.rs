@@ -435,6 +435,25 @@ mod tests {
             }
         );
         let r = decode(
+            "v2/verify",
+            br#"{"type":"SigstoreBundleVerify","image":"i","keyless":[{"issuer":"a","subject_regexp":"^b"}],"annotations":null}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            r,
+            HostRequest::SigstoreBundleVerify {
+                image: "i".into(),
+                pub_keys: None,
+                keyless: Some(vec![crate::capabilities::BundleIdentity {
+                    issuer: Some("a".into()),
+                    subject: None,
+                    issuer_regexp: None,
+                    subject_regexp: Some("^b".into()),
+                }]),
+                annotations: None
+            }
+        );
+        let r = decode(
             "v2/verify_attestations",
             br#"{"image":"i@sha256:00","predicate_type":"https://cyclonedx.org/bom","verifier":{"type":"SigstorePubKeyVerify","pub_keys":["k"]}}"#,
         )
