@@ -52,6 +52,17 @@ impl Backend for Live {
                 image,
                 predicate_type,
                 verifier,
+            } if bundles::is_bundle_verifier(verifier) => bundles::verify_attestations(
+                &self.registry,
+                self.verifier.trust(),
+                image,
+                predicate_type,
+                verifier,
+            ),
+            HostRequest::SigstoreAttestationsVerify {
+                image,
+                predicate_type,
+                verifier,
             } => attestations::verify_attestations(
                 &self.registry,
                 self.verifier.trust(),

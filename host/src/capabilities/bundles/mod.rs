@@ -2,6 +2,7 @@
 //! referrers, verified from the bundle bytes and the trust root alone. Registry reads go
 //! through [`Source`], so the verifier can move into a library.
 
+mod attestations;
 mod bundle;
 mod der;
 mod pki;
@@ -212,6 +213,44 @@ pub fn verify_signatures(
     };
     verify_image(&source, trust, &digest, wanted)?;
     serde_json::to_vec(&serde_json::json!({"is_trusted": true, "digest": digest}))
+        .map_err(|e| e.to_string())
+}
+
+/// Is `verifier` (an `oci/v2/verify_attestations` verifier) a `SigstoreBundleVerify`?
+pub fn is_bundle_verifier(verifier: &serde_json::Value) -> bool {
+    verifier.get("type").and_then(|t| t.as_str()) == Some("SigstoreBundleVerify")
+}
+
+/// The live `oci/v2/verify_attestations` answer for a `SigstoreBundleVerify` verifier:
+/// `{"digest", "statements"}` or the reason.
+pub fn verify_attestations(
+    registry: &Registry,
+    trust: Option<&TrustRoot>,
+    image: &str,
+    predicate_type: &str,
+    verifier: &serde_json::Value,
+) -> Result<Vec<u8>, String> {
+    if predicate_type.is_empty() {
+        return Err("predicate_type is empty".to_string());
+    }
+    let request: attestations::BundleVerifier = serde_json::from_value(verifier.clone())
+        .map_err(|e| format!("invalid SigstoreBundleVerify verifier: {e}"))?;
+    let reference: Reference = image
+        .parse()
+        .map_err(|e| format!("invalid image reference {image:?}: {e}"))?;
+    let digest = registry.digest_of(&reference)?;
+    let source = RegistrySource {
+        registry,
+        reference,
+    };
+    let wanted = Wanted {
+        pub_keys: request.pub_keys.as_deref(),
+        keyless: request.keyless.as_deref(),
+        annotations: request.annotations.as_ref(),
+    };
+    let statements =
+        attestations::statements(&source, trust, image, &digest, predicate_type, &wanted)?;
+    serde_json::to_vec(&serde_json::json!({"digest": digest, "statements": statements}))
         .map_err(|e| e.to_string())
 }
 

@@ -413,3 +413,67 @@ fn the_fallback_tag_must_be_an_index_and_referrers_are_capped() {
     );
     cleanup(&env.dir);
 }
+
+#[test]
+fn attestation_bundles_answer_their_statements_by_predicate_type() {
+    let env = Env::new("attest");
+    let hex = env.image.strip_prefix("sha256:").unwrap();
+    let bom = "https://cyclonedx.org/bom";
+    let attest = |kind: &str, signer: &Signer| {
+        let statement = statement::attest_statement(
+            "registry.test/app",
+            hex,
+            kind,
+            &serde_json::json!({"k": kind}),
+        );
+        build(&statement, signer, &env.opts()).unwrap()
+    };
+    let other = Signer::Key(env.dir.join("other.key"));
+    // The fallback index carries no annotations: predicate types come from the statements.
+    let mem = publish(
+        &env,
+        &[
+            (
+                attest(bom, &env.key()),
+                referrer::BUNDLE_V03_MEDIA_TYPE,
+                bom,
+            ),
+            (
+                attest("https://spdx.dev/Document", &other),
+                referrer::BUNDLE_V03_MEDIA_TYPE,
+                "https://spdx.dev/Document",
+            ),
+            v3(env.bundle(&env.key(), |_| {})),
+        ],
+        false,
+    );
+    let pems = keys(&[&env.key_pem]);
+    let wanted = Wanted {
+        pub_keys: Some(&pems),
+        keyless: None,
+        annotations: None,
+    };
+    let got =
+        attestations::statements(&mem, Some(&env.trust), "img", &env.image, bom, &wanted).unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["predicate"]["k"], bom);
+    assert_eq!(
+        attestations::statements(&mem, Some(&env.trust), "img", &env.image, "https://slsa.dev/provenance/v1", &wanted)
+            .unwrap_err(),
+        format!("no attestation of predicate type https://slsa.dev/provenance/v1; verified predicate types: [\"{bom}\"]")
+    );
+    let signature_only = publish(&env, &[v3(env.bundle(&env.key(), |_| {}))], false);
+    assert_eq!(
+        attestations::statements(
+            &signature_only,
+            Some(&env.trust),
+            "img",
+            &env.image,
+            bom,
+            &wanted
+        )
+        .unwrap_err(),
+        "no attestations found for image: img"
+    );
+    cleanup(&env.dir);
+}
