@@ -948,3 +948,27 @@ $REGISTRY/v3/$1:v1@$digest signature $2 validation failed for authority authorit
   v3_run "$(pod_request "$REGISTRY/v3/both:v1")" "$BATS_TEST_TMPDIR/p.yaml"
   [ "$(jq -r .allowed <<<"$output")" = "true" ]
 }
+
+@test "v3: the seed's CycloneDX flow with attestation bundles: syft denied with the CUE message, trivy admitted" {
+  needs_bundles
+  local name digest
+  for name in syft trivy; do
+    digest=$(v3_image "sbom-$name")
+    if [ ! -f "$WORK/v3-sbom-$name.attested" ]; then
+      "$FIXTURES" attest --sources-path "$WORK/sources.yml" --bundle --testca "$WORK/ca" --ca-key "$WORK/ca/ca.key" \
+        --ca-cert "$WORK/ca/ca.pem" --rekor-key "$WORK/ca/rekor.key" --identity "user@example.com" \
+        --issuer "https://accounts.google.com" --predicate "$WORK/$name.json" --type cyclonedx \
+        "$REGISTRY/v3/sbom-$name@$digest" >/dev/null
+      touch "$WORK/v3-sbom-$name.attested"
+    fi
+  done
+  seed_sbom_policy "$BATS_TEST_TMPDIR/sbom.yaml"
+  sed -i "s|$REGISTRY/sbom/\*\*|$REGISTRY/v3/sbom-*|; s|^        - keyless:|        - signatureFormat: bundle\n          keyless:|" "$BATS_TEST_TMPDIR/sbom.yaml"
+  keyless_run "$(pod_request "$REGISTRY/v3/sbom-syft:v1")" "$BATS_TEST_TMPDIR/sbom.yaml"
+  [ "$(jq -r .allowed <<<"$output")" = "false" ]
+  [ "$(jq -r .status.message <<<"$output")" = "validation failed: failed policy: image-policy: spec.containers[0].image
+$REGISTRY/v3/sbom-syft:v1@$(v3_image sbom-syft) failed evaluating cue policy for must-have-cyclonedx: failed to evaluate the policy with error: predicate.metadata.tools.0.name: conflicting values \"syft\" and \"trivy\"" ]
+  keyless_run "$(pod_request "$REGISTRY/v3/sbom-trivy:v1")" "$BATS_TEST_TMPDIR/sbom.yaml"
+  [ "$(jq -r .allowed <<<"$output")" = "true" ]
+  [ "$(patch_value /spec/containers/0/image)" = "$REGISTRY/v3/sbom-trivy:v1@$(v3_image sbom-trivy)" ]
+}
