@@ -477,3 +477,43 @@ fn attestation_bundles_answer_their_statements_by_predicate_type() {
     );
     cleanup(&env.dir);
 }
+
+#[test]
+fn the_certificate_must_be_valid_at_the_trusted_time() {
+    let env = Env::new("validity");
+    let expired = |rekor_v1: bool| {
+        let Signer::Keyless(mut keyless) = env.keyless() else {
+            unreachable!()
+        };
+        keyless.not_before = -600;
+        keyless.not_after = -300;
+        let signer = Signer::Keyless(keyless);
+        env.bundle(&signer, |o| o.rekor_v1 = rekor_v1)
+    };
+    for rekor_v1 in [false, true] {
+        let mem = publish(&env, &[v3(expired(rekor_v1))], false);
+        let reason = reason_after_digest(with_identity(&env, &mem, exact(ISSUER, IDENTITY)));
+        assert!(
+            reason.starts_with(
+                "the signing certificate does not chain to the trust root at the signing time: "
+            ),
+            "{reason}"
+        );
+    }
+    // A timestamp from an authority the trust root does not list.
+    let mut untrusted = env.trust.clone();
+    untrusted.timestamp_authorities.clear();
+    let mem = publish(&env, &[v3(env.bundle(&env.keyless(), |_| {}))], false);
+    let ids = [exact(ISSUER, IDENTITY)];
+    let wanted = Wanted {
+        pub_keys: None,
+        keyless: Some(&ids),
+        annotations: None,
+    };
+    let reason = reason_after_digest(verify_image(&mem, Some(&untrusted), &env.image, &wanted));
+    assert_eq!(
+        reason,
+        "timestamp 0: the trust root has no timestamp authority"
+    );
+    cleanup(&env.dir);
+}
