@@ -46,6 +46,11 @@ pub fn statements(
             ));
             break;
         }
+        if let Some(reason) = source.out_of_time() {
+            candidates += 1;
+            reasons.push(reason);
+            break;
+        }
         let outcome = referrers::fetch(source, &referrer).and_then(|found| {
             let Some(fetched) = found else {
                 return Ok(None);

@@ -25,6 +25,8 @@ pub use referrers::{MAX_BUNDLE_BYTES, MAX_REFERRERS};
 pub const SIGN_PREDICATE_TYPE: &str = "https://sigstore.dev/cosign/sign/v1";
 /// Bundles verified per request at most (each costs a few registry reads).
 pub const MAX_BUNDLES: usize = 16;
+/// Registry time one request may spend reading bundles; each read also has its own deadline.
+pub const READ_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
 /// Compiled size allowed to one identity regular expression.
 const MAX_REGEX_BYTES: usize = 1 << 20;
 
@@ -38,6 +40,10 @@ pub trait Source {
     fn manifest(&self, digest: &str) -> Result<Vec<u8>, String>;
     /// A blob, checked against its digest, at most `max` bytes.
     fn blob(&self, digest: &str, size: i64, max: usize) -> Result<Vec<u8>, String>;
+    /// Why no more bundles may be read for this request (its time is spent), if so.
+    fn out_of_time(&self) -> Option<String> {
+        None
+    }
 }
 
 /// What the request asks for.
@@ -156,6 +162,11 @@ pub fn verify_image(
             ));
             break;
         }
+        if let Some(reason) = source.out_of_time() {
+            candidates += 1;
+            reasons.push(reason);
+            break;
+        }
         let outcome = referrers::fetch(source, &referrer).and_then(|found| match found {
             None => Ok(None),
             Some(fetched) => {
@@ -207,10 +218,7 @@ pub fn verify_signatures(
         .parse()
         .map_err(|e| format!("invalid image reference {image:?}: {e}"))?;
     let digest = registry.digest_of(&reference)?;
-    let source = RegistrySource {
-        registry,
-        reference,
-    };
+    let source = RegistrySource::new(registry, reference);
     verify_image(&source, trust, &digest, wanted)?;
     serde_json::to_vec(&serde_json::json!({"is_trusted": true, "digest": digest}))
         .map_err(|e| e.to_string())
@@ -239,10 +247,7 @@ pub fn verify_attestations(
         .parse()
         .map_err(|e| format!("invalid image reference {image:?}: {e}"))?;
     let digest = registry.digest_of(&reference)?;
-    let source = RegistrySource {
-        registry,
-        reference,
-    };
+    let source = RegistrySource::new(registry, reference);
     let wanted = Wanted {
         pub_keys: request.pub_keys.as_deref(),
         keyless: request.keyless.as_deref(),
@@ -257,9 +262,18 @@ pub fn verify_attestations(
 struct RegistrySource<'a> {
     registry: &'a Registry,
     reference: Reference,
+    start: std::time::Instant,
 }
 
-impl RegistrySource<'_> {
+impl<'a> RegistrySource<'a> {
+    fn new(registry: &'a Registry, reference: Reference) -> Self {
+        RegistrySource {
+            registry,
+            reference,
+            start: std::time::Instant::now(),
+        }
+    }
+
     fn at(&self, id: &str) -> Reference {
         if id.starts_with("sha256:") {
             Reference::with_digest(
@@ -301,6 +315,15 @@ impl Source for RegistrySource<'_> {
         };
         self.registry
             .pull_blob_bounded(&self.reference, &descriptor, max)
+    }
+
+    fn out_of_time(&self) -> Option<String> {
+        (self.start.elapsed() > READ_BUDGET).then(|| {
+            format!(
+                "reading the bundles took more than {} s (the request's registry budget): the rest were not read",
+                READ_BUDGET.as_secs()
+            )
+        })
     }
 }
 

@@ -25,6 +25,8 @@ struct Mem {
     tags: BTreeMap<String, (Vec<u8>, String)>,
     manifests: BTreeMap<String, Vec<u8>>,
     blobs: BTreeMap<String, Vec<u8>>,
+    /// Referrers read before the request's time is spent.
+    reads_allowed: Option<std::cell::Cell<usize>>,
 }
 
 impl Source for Mem {
@@ -39,6 +41,14 @@ impl Source for Mem {
             .get(digest)
             .cloned()
             .ok_or("no such manifest".into())
+    }
+    fn out_of_time(&self) -> Option<String> {
+        let left = self.reads_allowed.as_ref()?;
+        if left.get() == 0 {
+            return Some("out of time".into());
+        }
+        left.set(left.get() - 1);
+        None
     }
     fn blob(&self, digest: &str, _size: i64, max: usize) -> Result<Vec<u8>, String> {
         let blob = self.blobs.get(digest).cloned().ok_or("no such blob")?;
@@ -514,6 +524,26 @@ fn the_certificate_must_be_valid_at_the_trusted_time() {
     assert_eq!(
         reason,
         "timestamp 0: the trust root has no timestamp authority"
+    );
+    cleanup(&env.dir);
+}
+
+#[test]
+fn reading_stops_when_the_time_is_spent() {
+    let env = Env::new("budget");
+    let bad = env.bundle(&Signer::Key(env.dir.join("other.key")), |_| {});
+    let good = env.bundle(&env.key(), |_| {});
+    let mut mem = publish(&env, &[v3(bad), v3(good)], false);
+    with_keys(&env, &mem, &[&env.key_pem]).unwrap();
+    // The index is sorted by digest: whichever comes first, one read is not enough for both.
+    mem.reads_allowed = Some(std::cell::Cell::new(1));
+    if let Err(text) = with_keys(&env, &mem, &[&env.key_pem]) {
+        assert!(text.ends_with("; out of time"), "{text}");
+    }
+    mem.reads_allowed = Some(std::cell::Cell::new(0));
+    assert_eq!(
+        with_keys(&env, &mem, &[&env.key_pem]).unwrap_err(),
+        "no bundle verifies: out of time"
     );
     cleanup(&env.dir);
 }
