@@ -10,9 +10,9 @@ pub(crate) mod bundle;
 mod der;
 mod merkle;
 pub(crate) mod referrer;
-mod rekor_entry;
+pub(crate) mod rekor_entry;
 pub(crate) mod statement;
-mod tlog;
+pub(crate) mod tlog;
 mod tsa;
 
 pub use bundle::BundleOptions;

@@ -547,3 +547,63 @@ fn reading_stops_when_the_time_is_spent() {
     );
     cleanup(&env.dir);
 }
+
+/// cosign 3.0.x logs a Rekor v2 `dsse` v0.0.2 entry (rekor-tiles DSSELogEntryV002): its
+/// entry is rebuilt here in the fixture's test log.
+fn with_dsse_v002_entry(env: &Env, bundle: &[u8], payload_for_hash: Option<&[u8]>) -> Vec<u8> {
+    use base64::Engine as _;
+    use p256::pkcs8::{DecodePublicKey as _, EncodePublicKey as _};
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let mut value: serde_json::Value = serde_json::from_slice(bundle).unwrap();
+    let envelope = &value["dsseEnvelope"];
+    let payload = base64::engine::general_purpose::STANDARD
+        .decode(envelope["payload"].as_str().unwrap())
+        .unwrap();
+    let sig = envelope["signatures"][0]["sig"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let spki = p256::PublicKey::from_public_key_pem(&env.key_pem)
+        .unwrap()
+        .to_public_key_der()
+        .unwrap();
+    let body = serde_json_canonicalizer::to_vec(&serde_json::json!({
+        "apiVersion": "0.0.2", "kind": "dsse",
+        "spec": {"dsseV002": {
+            "payloadHash": {"algorithm": "SHA2_256",
+                "digest": b64(&sha2::Sha256::digest(payload_for_hash.unwrap_or(&payload)))},
+            "signatures": [{"content": sig, "verifier": {
+                "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+                "publicKey": {"rawBytes": b64(spki.as_bytes())}}}]
+        }}
+    }))
+    .unwrap();
+    let log = crate::fixtures::tlog::Log::load(
+        &env.dir.join("rekor2.key"),
+        "rekor2.cip-host.test".into(),
+        "rekor2.cip-host.test".into(),
+    )
+    .unwrap();
+    let mut entry = crate::fixtures::rekor_entry::v2_entry(&log, &body).unwrap();
+    entry["kindVersion"] = serde_json::json!({"kind": "dsse", "version": "0.0.2"});
+    value["verificationMaterial"]["tlogEntries"] = serde_json::json!([entry]);
+    serde_json::to_vec(&value).unwrap()
+}
+
+#[test]
+fn rekor_v2_dsse_entries_of_cosign_3_0_are_bound_to_the_payload() {
+    let env = Env::new("dssev2");
+    let bundle = env.bundle(&env.key(), |_| {});
+    let good = with_dsse_v002_entry(&env, &bundle, None);
+    with_keys(&env, &publish(&env, &[v3(good)], false), &[&env.key_pem]).unwrap();
+    let other = with_dsse_v002_entry(&env, &bundle, Some(b"another payload"));
+    assert_eq!(
+        reason_after_digest(with_keys(
+            &env,
+            &publish(&env, &[v3(other)], false),
+            &[&env.key_pem]
+        )),
+        "log entry 0: the log entry is for another envelope (its payload hash differs)"
+    );
+    cleanup(&env.dir);
+}

@@ -230,8 +230,12 @@ fn check_entry(
         entry.kind_version.kind.as_str(),
         entry.kind_version.version.as_str(),
     ) {
-        ("hashedrekord", "0.0.2") => {
-            rekor_v2::check_body(&body, signed)?;
+        (kind @ ("hashedrekord" | "dsse"), "0.0.2") => {
+            if kind == "dsse" {
+                rekor_v2::check_dsse_body(&body, signed)?;
+            } else {
+                rekor_v2::check_body(&body, signed)?;
+            }
             let proof = entry
                 .inclusion_proof
                 .as_ref()
