@@ -539,6 +539,7 @@ $REGISTRY/att/otherkey:v1@$OTHERKEY_DIGEST attestation key validation failed for
 }
 
 @test "signatureFormat bundle fails closed, naming the capability, on a host that cannot verify bundles" {
+  [ -n "${KWCTL:-}" ] || skip "cip-host verifies bundles (see the cosign v3 section)"
   {
     printf 'policies:\n  - name: v3\n    spec:\n      images: [{glob: "%s/signed/**"}]\n      authorities:\n        - signatureFormat: bundle\n          key:\n            data: |\n' "$REGISTRY"
     sed 's/^/              /' "$WORK/keys/cosign.pub"
@@ -768,4 +769,206 @@ YAML
   [ "$status" -eq 1 ]
   [ "$output" = "" ]
   [[ "$stderr" == "CIP is invalid: "*"invalid value: maybe: spec.authorities[0].static.action"* ]]
+}
+
+# ---- cosign v3 bundles (OCI referrers), verified by cip-host's SigstoreBundleVerify ----
+
+# kwctl's host has no SigstoreBundleVerify.
+needs_bundles() {
+  [ -z "${KWCTL:-}" ] || skip "kwctl's host cannot verify cosign v3 bundles"
+}
+
+# v3_image NAME: pushes $REGISTRY/v3/NAME:v1 once per file run; prints its digest.
+v3_image() {
+  local file="$WORK/v3-$1.digest"
+  [ -f "$file" ] || push_image "$WORK" "v3/$1:v1" "v3 $1" >"$file"
+  cat "$file"
+}
+
+# v3_sign NAME [sign flags...]: cosign v3's layout for $REGISTRY/v3/NAME, once per file run.
+v3_sign() {
+  local name="$1" digest
+  shift
+  digest=$(v3_image "$name")
+  [ -f "$WORK/v3-$name.signed" ] && return 0
+  "$FIXTURES" sign --sources-path "$WORK/sources.yml" --bundle --testca "$WORK/ca" "$@" \
+    "$REGISTRY/v3/$name@$digest" >/dev/null
+  touch "$WORK/v3-$name.signed"
+}
+
+v3_keyless_flags() {
+  printf '%s\n' --ca-key "$WORK/ca/ca.key" --ca-cert "$WORK/ca/ca.pem" --rekor-key "$WORK/ca/rekor.key" \
+    --identity "$WORKFLOW" --issuer "$GITHUB"
+}
+
+# v3_key_policy FILE PUB [FORMAT]: a key authority over $REGISTRY/v3/** (signatureFormat FORMAT,
+# bundle by default; "legacy" leaves the field out).
+v3_key_policy() {
+  {
+    printf 'policies:\n  - name: v3\n    spec:\n      images: [{glob: "%s/v3/**"}]\n      authorities:\n        - key:\n            data: |\n' "$REGISTRY"
+    sed 's/^/              /' "$2"
+    [ "${3:-bundle}" = legacy ] || printf '          signatureFormat: bundle\n'
+  } >"$1"
+}
+
+v3_keyless_policy() {
+  cat >"$1" <<YAML
+policies:
+  - name: v3
+    spec:
+      images: [{glob: "$REGISTRY/v3/**"}]
+      authorities:
+        - signatureFormat: bundle
+          keyless:
+            identities: [$2]
+YAML
+}
+
+v3_run() {
+  evaluate "$1" "$2" --sigstore-trust-config "$WORK/ca/trust-config.json"
+}
+
+# How the policy reports a reason from the host other than "no signatures found".
+HOST_FAILURE="no matching signatures: Callback evaluation failure:"
+
+# v3_denied NAME KIND REASON: the only container of the Pod was denied for REASON.
+v3_denied() {
+  local digest
+  digest=$(v3_image "$1")
+  [ "$(jq -r .allowed <<<"$output")" = "false" ]
+  [ "$(jq -r .status.message <<<"$output")" = "validation failed: failed policy: v3: spec.containers[0].image
+$REGISTRY/v3/$1:v1@$digest signature $2 validation failed for authority authority-0 for $REGISTRY/v3/$1@$digest: $3" ]
+}
+
+@test "v3: a key-signed bundle is admitted and pinned, and denied under another key" {
+  needs_bundles
+  v3_sign keyed --key "$WORK/keys/cosign.key"
+  v3_key_policy "$BATS_TEST_TMPDIR/p.yaml" "$WORK/keys/cosign.pub"
+  v3_run "$(pod_request "$REGISTRY/v3/keyed:v1")" "$BATS_TEST_TMPDIR/p.yaml"
+  [ "$(jq -r .allowed <<<"$output")" = "true" ]
+  [ "$(patch_value /spec/containers/0/image)" = "$REGISTRY/v3/keyed:v1@$(v3_image keyed)" ]
+  v3_key_policy "$BATS_TEST_TMPDIR/p.yaml" "$WORK/keys/other.pub"
+  v3_run "$(pod_request "$REGISTRY/v3/keyed:v1")" "$BATS_TEST_TMPDIR/p.yaml"
+  [ "$(jq -r .allowed <<<"$output")" = "false" ]
+  [[ "$(jq -r .status.message <<<"$output")" == *"signature key validation failed for authority authority-0 for $REGISTRY/v3/keyed@$(v3_image keyed): no matching signatures: Callback evaluation failure: no bundle verifies: sha256:"*": the DSSE signature does not verify with any of the keys" ]]
+}
+
+@test "v3: a keyless bundle is admitted for the right identity and denied with the identity text" {
+  needs_bundles
+  mapfile -t flags < <(v3_keyless_flags)
+  v3_sign keyless "${flags[@]}"
+  v3_keyless_policy "$BATS_TEST_TMPDIR/p.yaml" "{issuer: \"$GITHUB\", subject: \"$WORKFLOW\"}"
+  v3_run "$(pod_request "$REGISTRY/v3/keyless:v1")" "$BATS_TEST_TMPDIR/p.yaml"
+  [ "$(jq -r .allowed <<<"$output")" = "true" ]
+  v3_keyless_policy "$BATS_TEST_TMPDIR/p.yaml" "{issuerRegExp: '^https://token\\.actions\\.', subjectRegExp: '^https://github\\.com/acme/'}"
+  v3_run "$(pod_request "$REGISTRY/v3/keyless:v1")" "$BATS_TEST_TMPDIR/p.yaml"
+  [ "$(jq -r .allowed <<<"$output")" = "true" ]
+  v3_keyless_policy "$BATS_TEST_TMPDIR/p.yaml" "{issuer: \"$GITHUB\", subject: \"https://github.com/acme/other/.github/workflows/release.yml@refs/tags/v1\"}"
+  v3_run "$(pod_request "$REGISTRY/v3/keyless:v1")" "$BATS_TEST_TMPDIR/p.yaml"
+  [ "$(jq -r .allowed <<<"$output")" = "false" ]
+  [[ "$(jq -r .status.message <<<"$output")" == *": none of the expected identities matched what was in the certificate, got subjects [$WORKFLOW] with issuer $GITHUB" ]]
+}
+
+@test "v3: altered bundles are denied with their reason" {
+  needs_bundles
+  v3_sign tampered --key "$WORK/keys/cosign.key" --tamper-payload
+  v3_sign otherentry --key "$WORK/keys/cosign.key" --log-entry-for-other-envelope
+  v3_sign copied --key "$WORK/keys/cosign.key" --subject-digest "$(v3_image keyed)"
+  v3_key_policy "$BATS_TEST_TMPDIR/p.yaml" "$WORK/keys/cosign.pub"
+  for pair in "tampered:the DSSE signature does not verify with any of the keys" \
+    "otherentry:log entry 0: the log entry is for another envelope (its digest differs)" \
+    "copied:the statement's subject is not the image $(v3_image copied)"; do
+    v3_run "$(pod_request "$REGISTRY/v3/${pair%%:*}:v1")" "$BATS_TEST_TMPDIR/p.yaml"
+    [ "$(jq -r .allowed <<<"$output")" = "false" ]
+    [[ "$(jq -r .status.message <<<"$output")" == *": no bundle verifies: sha256:"*": ${pair#*:}" ]]
+  done
+}
+
+@test "v3: a fallback tag resolving to the image itself (GitLab) is denied with a clear reason" {
+  needs_bundles
+  v3_sign gitlab --key "$WORK/keys/cosign.key" --gitlab-fallback
+  v3_key_policy "$BATS_TEST_TMPDIR/p.yaml" "$WORK/keys/cosign.pub"
+  v3_run "$(pod_request "$REGISTRY/v3/gitlab:v1")" "$BATS_TEST_TMPDIR/p.yaml"
+  [ "$status" -eq 0 ]
+  local digest
+  digest=$(v3_image gitlab)
+  v3_denied gitlab key "$HOST_FAILURE the referrers fallback tag ${digest/:/-} resolves to the image itself, not to an OCI index of its referrers (the registry aliases digest tags, as GitLab does)"
+}
+
+@test "v3: more referrers than the cap are refused" {
+  needs_bundles
+  local digest
+  digest=$(v3_image crowded)
+  for _ in $(seq 1 65); do
+    "$FIXTURES" sign --sources-path "$WORK/sources.yml" --bundle --testca "$WORK/ca" --key "$WORK/keys/other.key" \
+      "$REGISTRY/v3/crowded@$digest" >/dev/null
+  done
+  v3_key_policy "$BATS_TEST_TMPDIR/p.yaml" "$WORK/keys/cosign.pub"
+  v3_run "$(pod_request "$REGISTRY/v3/crowded:v1")" "$BATS_TEST_TMPDIR/p.yaml"
+  v3_denied crowded key "$HOST_FAILURE the image has 65 referrers, more than the limit of 64"
+}
+
+@test "v3: a keyless Rekor v2 bundle without a timestamp has no trusted time" {
+  needs_bundles
+  mapfile -t flags < <(v3_keyless_flags)
+  v3_sign notime "${flags[@]}" --no-timestamp
+  v3_keyless_policy "$BATS_TEST_TMPDIR/p.yaml" "{issuer: \"$GITHUB\", subject: \"$WORKFLOW\"}"
+  v3_run "$(pod_request "$REGISTRY/v3/notime:v1")" "$BATS_TEST_TMPDIR/p.yaml"
+  [ "$(jq -r .allowed <<<"$output")" = "false" ]
+  [[ "$(jq -r .status.message <<<"$output")" == *": no bundle verifies: sha256:"*": no trusted time: "* ]]
+}
+
+@test "v3: an attestation bundle or a v0.2 bundle is no signature" {
+  needs_bundles
+  v3_sign old --key "$WORK/keys/cosign.key" --bundle-version 0.2
+  local digest
+  digest=$(v3_image attested)
+  "$FIXTURES" attest --sources-path "$WORK/sources.yml" --bundle --testca "$WORK/ca" --key "$WORK/keys/cosign.key" \
+    --predicate "$WORK/custom.json" --type custom "$REGISTRY/v3/attested@$digest" >/dev/null
+  v3_key_policy "$BATS_TEST_TMPDIR/p.yaml" "$WORK/keys/cosign.pub"
+  for name in old attested; do
+    v3_run "$(pod_request "$REGISTRY/v3/$name:v1")" "$BATS_TEST_TMPDIR/p.yaml"
+    v3_denied "$name" key "no signatures found"
+  done
+}
+
+@test "v3: an image with a legacy .sig and a v3 bundle is judged by the format the authority names" {
+  needs_bundles
+  local digest
+  digest=$(v3_image both)
+  "$FIXTURES" sign --sources-path "$WORK/sources.yml" --key "$WORK/keys/cosign.key" "$REGISTRY/v3/both@$digest" >/dev/null
+  v3_sign both --key "$WORK/keys/other.key"
+  v3_key_policy "$BATS_TEST_TMPDIR/p.yaml" "$WORK/keys/cosign.pub" legacy
+  v3_run "$(pod_request "$REGISTRY/v3/both:v1")" "$BATS_TEST_TMPDIR/p.yaml"
+  [ "$(jq -r .allowed <<<"$output")" = "true" ]
+  v3_key_policy "$BATS_TEST_TMPDIR/p.yaml" "$WORK/keys/cosign.pub"
+  v3_run "$(pod_request "$REGISTRY/v3/both:v1")" "$BATS_TEST_TMPDIR/p.yaml"
+  [ "$(jq -r .allowed <<<"$output")" = "false" ]
+  v3_key_policy "$BATS_TEST_TMPDIR/p.yaml" "$WORK/keys/other.pub"
+  v3_run "$(pod_request "$REGISTRY/v3/both:v1")" "$BATS_TEST_TMPDIR/p.yaml"
+  [ "$(jq -r .allowed <<<"$output")" = "true" ]
+}
+
+@test "v3: the seed's CycloneDX flow with attestation bundles: syft denied with the CUE message, trivy admitted" {
+  needs_bundles
+  local name digest
+  for name in syft trivy; do
+    digest=$(v3_image "sbom-$name")
+    if [ ! -f "$WORK/v3-sbom-$name.attested" ]; then
+      "$FIXTURES" attest --sources-path "$WORK/sources.yml" --bundle --testca "$WORK/ca" --ca-key "$WORK/ca/ca.key" \
+        --ca-cert "$WORK/ca/ca.pem" --rekor-key "$WORK/ca/rekor.key" --identity "user@example.com" \
+        --issuer "https://accounts.google.com" --predicate "$WORK/$name.json" --type cyclonedx \
+        "$REGISTRY/v3/sbom-$name@$digest" >/dev/null
+      touch "$WORK/v3-sbom-$name.attested"
+    fi
+  done
+  seed_sbom_policy "$BATS_TEST_TMPDIR/sbom.yaml"
+  sed -i "s|$REGISTRY/sbom/\*\*|$REGISTRY/v3/sbom-*|; s|^        - keyless:|        - signatureFormat: bundle\n          keyless:|" "$BATS_TEST_TMPDIR/sbom.yaml"
+  keyless_run "$(pod_request "$REGISTRY/v3/sbom-syft:v1")" "$BATS_TEST_TMPDIR/sbom.yaml"
+  [ "$(jq -r .allowed <<<"$output")" = "false" ]
+  [ "$(jq -r .status.message <<<"$output")" = "validation failed: failed policy: image-policy: spec.containers[0].image
+$REGISTRY/v3/sbom-syft:v1@$(v3_image sbom-syft) failed evaluating cue policy for must-have-cyclonedx: failed to evaluate the policy with error: predicate.metadata.tools.0.name: conflicting values \"syft\" and \"trivy\"" ]
+  keyless_run "$(pod_request "$REGISTRY/v3/sbom-trivy:v1")" "$BATS_TEST_TMPDIR/sbom.yaml"
+  [ "$(jq -r .allowed <<<"$output")" = "true" ]
+  [ "$(patch_value /spec/containers/0/image)" = "$REGISTRY/v3/sbom-trivy:v1@$(v3_image sbom-trivy)" ]
 }

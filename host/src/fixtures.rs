@@ -6,13 +6,13 @@
 //! With `--bundle`, `sign` and `attest` write cosign v3's sigstore bundle instead
 //! ([`bundle`]).
 
-mod bundle;
+pub(crate) mod bundle;
 mod der;
 mod merkle;
-mod referrer;
-mod rekor_entry;
-mod statement;
-mod tlog;
+pub(crate) mod referrer;
+pub(crate) mod rekor_entry;
+pub(crate) mod statement;
+pub(crate) mod tlog;
 mod tsa;
 
 pub use bundle::BundleOptions;

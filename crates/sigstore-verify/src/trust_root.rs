@@ -20,6 +20,8 @@ pub struct TrustRoot {
     pub fulcio_certs: Vec<Vec<u8>>,
     /// Transparency-log keys: hex key id -> DER SPKI.
     pub rekor_keys: BTreeMap<String, Vec<u8>>,
+    /// RFC 3161 timestamp authorities: each chain's DER certificates, leaf first.
+    pub timestamp_authorities: Vec<Vec<Vec<u8>>>,
 }
 
 /// A trust config that cannot be read; the text names the file or the field.
@@ -48,6 +50,8 @@ struct TrustedRootJson {
     tlogs: Vec<TlogJson>,
     #[serde(default)]
     certificate_authorities: Vec<CaJson>,
+    #[serde(default)]
+    timestamp_authorities: Vec<CaJson>,
 }
 
 #[derive(Deserialize)]
@@ -106,6 +110,7 @@ impl TrustRoot {
         TrustRoot {
             fulcio_certs,
             rekor_keys,
+            timestamp_authorities: Vec::new(),
         }
     }
 
@@ -159,6 +164,21 @@ impl TrustRoot {
                     &format!("certificateAuthorities[{i}].certChain.certificates[{j}]"),
                 )?);
             }
+        }
+        for (i, tsa) in root.timestamp_authorities.iter().enumerate() {
+            let chain = tsa
+                .cert_chain
+                .certificates
+                .iter()
+                .enumerate()
+                .map(|(j, cert)| {
+                    b64(
+                        &cert.raw_bytes,
+                        &format!("timestampAuthorities[{i}].certChain.certificates[{j}]"),
+                    )
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            trust.timestamp_authorities.push(chain);
         }
         Ok(trust)
     }

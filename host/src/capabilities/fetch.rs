@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use oci_client::errors::{OciDistributionError, OciEnvelope};
 use oci_client::Reference;
-use reqwest::header::{ACCEPT, WWW_AUTHENTICATE};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, WWW_AUTHENTICATE};
 use reqwest::{Method, Response, StatusCode};
 use sha2::Digest as _;
 use tokio::runtime::Handle;
@@ -476,6 +476,34 @@ impl Fetcher {
 
     /// The blob `digest` of `reference`'s repository, at most `max` bytes, whose sha256 must
     /// be `digest`.
+    /// `GET /v2/<repo>/referrers/<digest>`: the index when the registry serves the referrers
+    /// API (a 200 with the OCI index type), `None` otherwise, where ggcr (cosign) falls back to
+    /// the `sha256-<hex>` tag.
+    pub async fn referrers(
+        &self,
+        reference: &Reference,
+        digest: &str,
+    ) -> Result<Option<Vec<u8>>, FetchError> {
+        const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+        let registry = reference.resolve_registry();
+        let url = self.url(reference, "referrers", digest);
+        let response = self
+            .send(reference, Method::GET, &url, &[OCI_INDEX])
+            .await?;
+        let is_index = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|t| t.split(';').next())
+            .is_some_and(|t| t.trim() == OCI_INDEX);
+        if response.status() != StatusCode::OK || !is_index {
+            return Ok(None);
+        }
+        self.body(registry, response, MAX_MANIFEST_BYTES, "referrers index")
+            .await
+            .map(Some)
+    }
+
     pub async fn blob(
         &self,
         reference: &Reference,

@@ -4,7 +4,7 @@
 
 use super::oci::Registry;
 use super::signatures::Verifier;
-use super::{attestations, crypto, Backend, HostRequest};
+use super::{attestations, bundles, crypto, Backend, HostRequest};
 
 pub struct Live {
     registry: Registry,
@@ -30,9 +30,35 @@ impl Backend for Live {
             | HostRequest::SigstoreCertificateVerify { .. } => {
                 self.verifier.verify(&self.registry, request)
             }
+            HostRequest::SigstoreBundleVerify {
+                image,
+                pub_keys,
+                keyless,
+                annotations,
+            } => bundles::verify_signatures(
+                &self.registry,
+                self.verifier.trust(),
+                image,
+                &bundles::Wanted {
+                    pub_keys: pub_keys.as_deref(),
+                    keyless: keyless.as_deref(),
+                    annotations: annotations.as_ref(),
+                },
+            ),
             HostRequest::CryptoIsCertificateTrusted { request } => {
                 crypto::is_certificate_trusted(request)
             }
+            HostRequest::SigstoreAttestationsVerify {
+                image,
+                predicate_type,
+                verifier,
+            } if bundles::is_bundle_verifier(verifier) => bundles::verify_attestations(
+                &self.registry,
+                self.verifier.trust(),
+                image,
+                predicate_type,
+                verifier,
+            ),
             HostRequest::SigstoreAttestationsVerify {
                 image,
                 predicate_type,

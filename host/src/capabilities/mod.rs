@@ -7,6 +7,7 @@
 //! operations: [`oci`], [`crypto`].
 
 pub mod attestations;
+pub mod bundles;
 pub mod crypto;
 pub mod fetch;
 pub mod live;
@@ -69,6 +70,17 @@ pub enum HostRequest {
         #[serde(default)]
         annotations: Option<BTreeMap<String, String>>,
     },
+    /// cosign v3 bundles (OCI referrers) of an image, verified with any of the keys or for
+    /// any of the identities (this project's addition to `oci/v2/verify`).
+    SigstoreBundleVerify {
+        image: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub_keys: Option<Vec<String>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        keyless: Option<Vec<BundleIdentity>>,
+        #[serde(default)]
+        annotations: Option<BTreeMap<String, String>>,
+    },
     CryptoIsCertificateTrusted {
         request: CertificateVerificationRequest,
     },
@@ -81,6 +93,19 @@ pub enum HostRequest {
 
 // The verifier's wire types are the library's (attestations take them too).
 pub use cip_sigstore_verify::{KeylessInfo, KeylessPrefixInfo};
+
+/// A keyless identity of a bundle request: each part exact or a Rust regular expression.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleIdentity {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer_regexp: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_regexp: Option<String>,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Certificate {

@@ -14,8 +14,9 @@ use super::fetch::{FetchError, Fetcher, Timeouts, MAX_BLOB_BYTES, MAX_LAYERS};
 use super::{CallbackError, HostRequest};
 
 /// The request types `oci/v2/verify` carries, internally tagged by `type` on the wire.
-const VERIFY_TYPES: [&str; 5] = [
+const VERIFY_TYPES: [&str; 6] = [
     "SigstorePubKeyVerify",
+    "SigstoreBundleVerify",
     "SigstoreKeylessVerify",
     "SigstoreKeylessPrefixVerify",
     "SigstoreGithubActionsVerify",
@@ -227,6 +228,32 @@ impl Registry {
         }
     }
 
+    /// The referrers index of `digest` through the referrers API; `None` when the registry
+    /// does not serve it.
+    pub fn referrers(
+        &self,
+        reference: &Reference,
+        digest: &str,
+    ) -> Result<Option<Vec<u8>>, String> {
+        self.run(reference, self.fetch.referrers(reference, digest))
+            .map_err(|e| format!("cannot list the referrers of {digest}: {e}"))
+    }
+
+    /// A manifest (at most 4 MiB) and its digest; `None` when it does not exist.
+    pub fn manifest_if_any(
+        &self,
+        reference: &Reference,
+    ) -> Result<Option<(Vec<u8>, String)>, String> {
+        match self.run(
+            reference,
+            self.fetch.manifest(reference, MANIFEST_MEDIA_TYPES),
+        ) {
+            Ok(found) => Ok(Some(found)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(format!("cannot read the manifest {reference}: {e}")),
+        }
+    }
+
     /// One blob of `reference`'s repository, at most `max_bytes` long (the download stops
     /// there), whose sha256 must be the descriptor's digest.
     pub fn pull_blob_bounded(
@@ -404,6 +431,25 @@ mod tests {
                     issuer: "a".into(),
                     subject: "b".into()
                 }],
+                annotations: None
+            }
+        );
+        let r = decode(
+            "v2/verify",
+            br#"{"type":"SigstoreBundleVerify","image":"i","keyless":[{"issuer":"a","subject_regexp":"^b"}],"annotations":null}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            r,
+            HostRequest::SigstoreBundleVerify {
+                image: "i".into(),
+                pub_keys: None,
+                keyless: Some(vec![crate::capabilities::BundleIdentity {
+                    issuer: Some("a".into()),
+                    subject: None,
+                    issuer_regexp: None,
+                    subject_regexp: Some("^b".into()),
+                }]),
                 annotations: None
             }
         );
