@@ -23,6 +23,7 @@ pub mod cip_level;
 pub mod cue;
 pub mod decide;
 pub mod field_error;
+pub mod go_json;
 pub mod image;
 pub mod policy_eval;
 pub mod rego;

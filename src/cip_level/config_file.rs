@@ -190,15 +190,7 @@ fn is_empty(value: &Value) -> bool {
 }
 
 fn type_error(value: &Value, path: &str, want: &str) -> String {
-    let got = match value {
-        Value::Null => "null",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    };
-    format!("json: cannot unmarshal {got} into Go struct field {path} of type {want}")
+    crate::go_json::unmarshal_error(value, &format!("Go struct field {path}"), want)
 }
 
 #[cfg(test)]

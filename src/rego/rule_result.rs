@@ -32,9 +32,10 @@ pub fn decode(fields: &Map<String, Value>) -> Result<RuleResult, String> {
             (field, other) => {
                 let want = if field == "result" { "bool" } else { "string" };
                 first_error.get_or_insert_with(|| {
-                    format!(
-                        "json: cannot unmarshal {} into Go struct field CosignRuleResult.{field} of type {want}",
-                        go_kind(other)
+                    crate::go_json::unmarshal_error(
+                        other,
+                        &format!("Go struct field CosignRuleResult.{field}"),
+                        want,
                     )
                 });
             }
@@ -64,18 +65,6 @@ fn fold(name: &str) -> String {
             c => c.to_ascii_uppercase(),
         })
         .collect()
-}
-
-/// The JSON kind Go names in an `UnmarshalTypeError`.
-fn go_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
 }
 
 #[cfg(test)]

@@ -25,17 +25,21 @@ pub struct CertIdentity {
 }
 
 pub fn identity_from_pem(pem: &str) -> Result<CertIdentity, String> {
+    identity_from_der(&certificate_der(pem)?)
+}
+
+/// The DER of a certificate PEM (first block), bounded; the DER is parsed by the caller.
+fn certificate_der(pem: &str) -> Result<Vec<u8>, String> {
     if pem.len() > MAX_PEM_BYTES {
         return Err(format!("certificate larger than {MAX_PEM_BYTES} bytes"));
     }
-    // The DER is parsed once, below; the PEM is only unwrapped here.
     let Some(block) = keys::pem_blocks(pem).into_iter().next() else {
         return Err("PEM decoding failed".to_string());
     };
     if block.label != "CERTIFICATE" {
         return Err(format!("expected a CERTIFICATE block, got {}", block.label));
     }
-    identity_from_der(&block.der)
+    Ok(block.der)
 }
 
 pub fn identity_from_der(der: &[u8]) -> Result<CertIdentity, String> {
@@ -100,18 +104,9 @@ pub struct SigningCertificate {
 }
 
 pub fn signing_certificate(pem: &str) -> Result<SigningCertificate, String> {
-    if pem.len() > MAX_PEM_BYTES {
-        return Err(format!("certificate larger than {MAX_PEM_BYTES} bytes"));
-    }
-    let Some(block) = keys::pem_blocks(pem).into_iter().next() else {
-        return Err("PEM decoding failed".to_string());
-    };
-    if block.label != "CERTIFICATE" {
-        return Err(format!("expected a CERTIFICATE block, got {}", block.label));
-    }
-    let identity = identity_from_der(&block.der)?;
-    let cert =
-        Certificate::from_der(&block.der).map_err(|e| format!("parsing certificate: {e}"))?;
+    let der = certificate_der(pem)?;
+    let identity = identity_from_der(&der)?;
+    let cert = Certificate::from_der(&der).map_err(|e| format!("parsing certificate: {e}"))?;
     let mut github = Vec::new();
     for (oid, name) in GITHUB_EXTENSIONS {
         let value = cert
@@ -128,7 +123,7 @@ pub fn signing_certificate(pem: &str) -> Result<SigningCertificate, String> {
     Ok(SigningCertificate {
         identity,
         github,
-        pem: der_to_pem(&block.der),
+        pem: der_to_pem(&der),
     })
 }
 

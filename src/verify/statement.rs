@@ -200,22 +200,11 @@ impl Decoder {
     /// Null leaves a Go value at its zero value; any other kind that does not fit is a type error.
     fn zero_unless_null(&mut self, v: &Value, shape: &Shape, zero: Value) -> Value {
         if !v.is_null() && self.type_error.is_none() {
-            let kind = match v {
-                Value::Object(_) => "object",
-                Value::Array(_) => "array",
-                Value::String(_) => "string",
-                Value::Number(_) => "number",
-                Value::Bool(_) => "bool",
-                Value::Null => "null",
-            };
             let into = match self.within {
                 Some(s) => format!("Go struct field {s}.{}", self.path.join(".")),
                 None => "Go value".to_string(),
             };
-            self.type_error = Some(format!(
-                "json: cannot unmarshal {kind} into {into} of type {}",
-                shape.go_type()
-            ));
+            self.type_error = Some(crate::go_json::unmarshal_error(v, &into, shape.go_type()));
         }
         zero
     }
