@@ -102,6 +102,12 @@ bench: annotated-policy.wasm
 		--replay-host-capabilities-interactions test_data/bench/deployment-20-containers.session.yml \
 		annotated-policy.wasm
 
+# Kubewarden's own kwctl with oci/v2/verify_attestations (kubewarden/*.patch applied to the host
+# sources in ../shared): target/kubewarden/kwctl. Skipped when the tarball is absent.
+.PHONY: kubewarden-kwctl
+kubewarden-kwctl:
+	kubewarden/build.sh
+
 # Side by side with Kubewarden's verify-image-signatures under the real kwctl (needs ../shared).
 bench-kubewarden: annotated-policy.wasm
 	PATH="$(TARGET_DIR)/release:$$PATH" test_data/bench/kubewarden.sh
