@@ -235,20 +235,10 @@ struct BundlePayload {
 }
 
 fn der_utf8_string(text: &str) -> Vec<u8> {
-    let bytes = text.as_bytes();
-    let mut out = vec![0x0c];
-    let len = bytes.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let be = len.to_be_bytes();
-        let significant: Vec<u8> = be.iter().copied().skip_while(|b| *b == 0).collect();
-        out.push(0x80 | significant.len() as u8);
-        out.extend_from_slice(&significant);
-    }
-    out.extend_from_slice(bytes);
-    out
+    der::tlv(UTF8_STRING, text.as_bytes())
 }
+
+const UTF8_STRING: u8 = 0x0c;
 
 fn leaf_certificate(keyless: &Keyless, leaf_key: &SigningKey) -> Result<(String, String)> {
     let ca_pem = read_text(&keyless.ca_cert)?;
