@@ -5,7 +5,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 CIP_HOST := $(TARGET_DIR)/release/cip-host
 WASM_OUT := $(TARGET_DIR)/wasm32-wasip1/wasm/cluster_image_policy.wasm
 
-.PHONY: all demo test check e2e-tests e2e-kwctl bench-kubewarden fmt lint unit-tests cue-agreement rego-agreement bundle-agreement bench clean \
+.PHONY: all demo test check e2e-tests e2e-kwctl e2e-kubewarden-ext bench-kubewarden fmt lint unit-tests cue-agreement rego-agreement bundle-agreement bench clean \
 	check-artifacthub release
 
 all: annotated-policy.wasm
@@ -50,6 +50,17 @@ e2e-kwctl: annotated-policy.wasm
 		echo "e2e under kwctl skipped: $(KWCTL_PATH) is absent (only the team's machines have ../shared)"; \
 	fi
 
+# And under kwctl built with kubewarden/*.patch (make kubewarden-kwctl): attestations included,
+# so there they must run, never skip.
+KWEXT_PATH := $(CURDIR)/target/kubewarden/kwctl
+e2e-kubewarden-ext: annotated-policy.wasm
+	kubewarden/build.sh
+	@if [ -x "$(KWEXT_PATH)" ]; then \
+		env -u RUST_BACKTRACE KWCTL="$(KWEXT_PATH)" REQUIRE_ATTESTATIONS=1 PATH="$(TARGET_DIR)/release:$$PATH" bats e2e.bats; \
+	else \
+		echo "e2e under the extended kwctl skipped: it was not built"; \
+	fi
+
 cue-agreement:
 	cd tests/cue-real && npm ci --no-audit --no-fund && node agree.mjs
 
@@ -65,7 +76,7 @@ bundle-agreement: $(CIP_HOST)
 test: fmt lint unit-tests
 
 # Everything CI runs.
-check: check-artifacthub test cue-agreement rego-agreement bundle-agreement e2e-tests e2e-kwctl
+check: check-artifacthub test cue-agreement rego-agreement bundle-agreement e2e-tests e2e-kwctl e2e-kubewarden-ext
 
 # Artifact Hub's package file, generated (never edited by hand); createdAt is kept while the
 # version is unchanged, so an up-to-date file regenerates to itself.

@@ -89,6 +89,11 @@ struct LoosePayload<'a> {
 }
 
 fn validate(payload: &[u8]) -> CallResult {
+    Ok(validate_with(payload, &mut verify::host::WapcHost::new())?)
+}
+
+/// `validate` over any host: the waPC export passes the real one, benchmarks a canned one.
+pub fn validate_with(payload: &[u8], host: &mut dyn verify::host::Host) -> Result<Vec<u8>, String> {
     let (request, settings) = match serde_json::from_slice::<Payload>(payload) {
         Ok(typed) => (Ok(typed.request), typed.settings),
         Err(_) => {
@@ -101,9 +106,7 @@ fn validate(payload: &[u8]) -> CallResult {
     let response = match compiled(raw) {
         Ok(settings) => {
             let decision = match request {
-                Ok(request) => {
-                    decide::decide_owned(&settings, request, &mut verify::host::WapcHost)
-                }
+                Ok(request) => decide::decide_owned(&settings, request, host),
                 Err(errs) => decide::render(&errs, None),
             };
             ValidationResponse {
@@ -126,7 +129,8 @@ fn validate(payload: &[u8]) -> CallResult {
     };
     // Sized for a Pod's mutated object rather than grown from empty.
     let mut answer = Vec::with_capacity(2048);
-    serde_json::to_writer(&mut answer, &response)?;
+    serde_json::to_writer(&mut answer, &response)
+        .map_err(|e| format!("cannot encode the validation response: {e}"))?;
     Ok(answer)
 }
 

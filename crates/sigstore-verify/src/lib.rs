@@ -10,6 +10,11 @@
 //! signing certificate's identity and chain ([`identity`], [`chain`]), the Rekor bundle's SET
 //! and its binding to this envelope and signer, the in-toto statement's subject and predicate
 //! type ([`statement`]), each under a bound of [`limits`].
+//!
+//! cosign v3's Sigstore bundles (stored as OCI referrers, `SigstoreBundleVerify`) are verified
+//! by [`bundles`], from the bundle bytes and the trust root alone: DSSE or message signature,
+//! Rekor v1 SET or v2 inclusion proof and checkpoint, RFC 3161 timestamps, the keyless
+//! certificate at the trusted time. Its registry reads go through [`bundles::Source`].
 
 #![forbid(unsafe_code)]
 #![deny(
@@ -29,6 +34,7 @@
 )]
 
 mod attestations;
+pub mod bundles;
 pub mod chain;
 mod check;
 pub mod cosign;

@@ -94,18 +94,7 @@ pub enum HostRequest {
 // The verifier's wire types are the library's (attestations take them too).
 pub use cip_sigstore_verify::{KeylessInfo, KeylessPrefixInfo};
 
-/// A keyless identity of a bundle request: each part exact or a Rust regular expression.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BundleIdentity {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub issuer: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subject: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub issuer_regexp: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subject_regexp: Option<String>,
-}
+pub use cip_sigstore_verify::bundles::BundleIdentity;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Certificate {

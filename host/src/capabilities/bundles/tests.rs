@@ -11,6 +11,7 @@ use crate::fixtures::bundle::{build, BundleOptions};
 use crate::fixtures::referrer::{self, Subject};
 use crate::fixtures::statement;
 use crate::fixtures::{keygen, testca, Keyless, Signer};
+use cip_sigstore_verify::bundles::BundleIdentity;
 
 const ISSUER: &str = "https://issuer.example";
 const IDENTITY: &str = "me@example.com";

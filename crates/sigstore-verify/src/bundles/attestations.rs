@@ -5,9 +5,9 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::BundleIdentity;
 use super::{bundle, referrers, verify, Source, Wanted, MAX_BUNDLES, SIGN_PREDICATE_TYPE};
-use crate::capabilities::signatures::TrustRoot;
-use crate::capabilities::BundleIdentity;
+use crate::TrustRoot;
 
 /// The `verifier` object: a `SigstoreBundleVerify` request without its image.
 #[derive(Deserialize)]

@@ -10,8 +10,8 @@ use x509_parser::prelude::FromDer as _;
 use super::bundle::{b64, int, Bundle};
 use super::pki::{chain_at, Key, CODE_SIGNING};
 use super::{rekor, rekor_v1, rekor_v2, timestamp, Identity, Signed, Verifiers};
-use crate::capabilities::signatures::TrustRoot;
-use cip_sigstore_verify::identity::CertNames;
+use crate::identity::CertNames;
+use crate::TrustRoot;
 
 pub const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 const MAX_TLOG_ENTRIES: usize = 8;
@@ -124,7 +124,7 @@ pub fn verify(
         .ok_or("the DSSE payload is not an in-toto statement")?;
     check_subject(statement, image_hex, annotations)?;
 
-    let trust = trust.ok_or(cip_sigstore_verify::NO_TRUST_ROOT)?;
+    let trust = trust.ok_or(crate::NO_TRUST_ROOT)?;
     let signed = Signed {
         pae,
         payload: opened.payload.clone(),
