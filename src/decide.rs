@@ -108,7 +108,7 @@ fn judged(settings: &Settings, request: &AdmissionRequest, host: &mut dyn Host) 
     for site in sites {
         if let Some(pinned) = judge.site(&site, &mut errs) {
             if settings.pin_digests {
-                pins.push((site.pointer, pinned));
+                pins.push((site.pointer(), pinned));
             }
         }
     }
@@ -194,11 +194,12 @@ struct Judge<'a> {
 impl Judge<'_> {
     /// Judges one image site; returns the pinned image string when the tag was resolved.
     fn site(&mut self, site: &ImageSite, errs: &mut FieldErrors) -> Option<String> {
-        let path = site.path.as_str();
+        // Rendered only for a message: most images need none.
+        let path = || site.path();
         let reference = match Reference::parse(&site.image) {
             Ok(r) => r,
             Err(e) => {
-                errs.push(e, &[path], "");
+                errs.push(e, &[&path()], "");
                 return None;
             }
         };
@@ -223,7 +224,7 @@ impl Judge<'_> {
                     Err(reason) => {
                         errs.push(
                             format!("invalid value: {} must be an image digest", site.image),
-                            &[path],
+                            &[&path()],
                             reason,
                         );
                         return None;
@@ -256,7 +257,7 @@ impl Judge<'_> {
                 NoMatchPolicy::Allow => None,
             };
             if let Some(level) = level {
-                errs.push_at(level, "no matching policies", &[path], shown);
+                errs.push_at(level, "no matching policies", &[&path()], shown);
             }
         }
         let mut verdicts = self.verdicts.remove(&name).unwrap_or_default();
@@ -282,7 +283,7 @@ impl Judge<'_> {
             errs.push_at(
                 level,
                 format!("failed policy: {}", policy.name),
-                &[path],
+                &[&path()],
                 details,
             );
         }

@@ -4,15 +4,57 @@
 use crate::field_error::{short, FieldErrors};
 use serde_json::Value;
 
-/// One image in the object: where it is reported, where it is written, what it says.
+/// One image in the object: where it is reported, where it is written, what it says. The path
+/// and pointer are rendered on demand: an admitted request needs neither for most images.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageSite {
-    /// Field path in messages, e.g. `spec.template.spec.containers[0].image`.
-    pub path: String,
-    /// JSON pointer of the string to rewrite when pinning.
-    pub pointer: String,
+    spec: &'static PodSpecAt,
+    /// `containers`, `initContainers`, `ephemeralContainers` or `volumes`.
+    field: &'static str,
+    index: usize,
     pub image: String,
 }
+
+impl ImageSite {
+    /// Field path in messages, e.g. `spec.template.spec.containers[0].image`.
+    pub fn path(&self) -> String {
+        format!("{}.{}[{}].image", self.spec.path, self.field, self.index)
+    }
+
+    /// JSON pointer of the string to rewrite when pinning.
+    pub fn pointer(&self) -> String {
+        let tail = if self.field == "volumes" {
+            "image/reference"
+        } else {
+            "image"
+        };
+        format!("{}/{}/{}/{tail}", self.spec.pointer, self.field, self.index)
+    }
+}
+
+/// Where a kind keeps its pod spec, spelled three ways.
+#[derive(Debug, PartialEq, Eq)]
+struct PodSpecAt {
+    keys: &'static [&'static str],
+    path: &'static str,
+    pointer: &'static str,
+}
+
+const AT_SPEC: PodSpecAt = PodSpecAt {
+    keys: &["spec"],
+    path: "spec",
+    pointer: "/spec",
+};
+const AT_TEMPLATE: PodSpecAt = PodSpecAt {
+    keys: &["spec", "template", "spec"],
+    path: "spec.template.spec",
+    pointer: "/spec/template/spec",
+};
+const AT_JOB_TEMPLATE: PodSpecAt = PodSpecAt {
+    keys: &["spec", "jobTemplate", "spec", "template", "spec"],
+    path: "spec.jobTemplate.spec.template.spec",
+    pointer: "/spec/jobTemplate/spec/template/spec",
+};
 
 const POD_SPEC_AT_SPEC: &[&str] = &["Pod"];
 const POD_SPEC_AT_TEMPLATE: &[&str] = &[
@@ -23,43 +65,38 @@ const POD_SPEC_AT_TEMPLATE: &[&str] = &[
     "Job",
     "ReplicationController",
 ];
-const TEMPLATE: [&str; 3] = ["spec", "template", "spec"];
-const JOB_TEMPLATE: [&str; 5] = ["spec", "jobTemplate", "spec", "template", "spec"];
-
 /// The images of `object`, or the reasons it cannot be checked. `Ok(None)` means the kind has
 /// no pod spec (nothing to check).
 pub fn images(kind: &str, object: &Value) -> Result<Option<Vec<ImageSite>>, FieldErrors> {
-    let location: Option<&[&str]> = if POD_SPEC_AT_SPEC.contains(&kind) {
-        Some(&["spec"])
+    let location: Option<&'static PodSpecAt> = if POD_SPEC_AT_SPEC.contains(&kind) {
+        Some(&AT_SPEC)
     } else if POD_SPEC_AT_TEMPLATE.contains(&kind) {
-        Some(&TEMPLATE)
+        Some(&AT_TEMPLATE)
     } else if kind == "CronJob" {
-        Some(&JOB_TEMPLATE)
+        Some(&AT_JOB_TEMPLATE)
     } else {
         None
     };
     let mut errs = FieldErrors::new();
-    let pod_spec = match location {
-        Some(path) => match lookup(object, path) {
-            Some(spec) => (path, spec),
+    let (at, spec) = match location {
+        Some(at) => match lookup(object, at.keys) {
+            Some(spec) => (at, spec),
             None => {
-                errs.missing(&[&path.join(".")]);
+                errs.missing(&[at.path]);
                 return Err(errs);
             }
         },
-        None => match [&TEMPLATE[..], &JOB_TEMPLATE[..]]
+        None => match [&AT_TEMPLATE, &AT_JOB_TEMPLATE]
             .into_iter()
-            .find_map(|p| lookup(object, p).map(|s| (p, s)))
+            .find_map(|at| lookup(object, at.keys).map(|s| (at, s)))
         {
             Some(found) => found,
             None => return Ok(None),
         },
     };
-    let (path, spec) = pod_spec;
-    let prefix = path.join(".");
-    let pointer = format!("/{}", path.join("/"));
+    let prefix = at.path;
     let Some(spec) = spec.as_object() else {
-        errs.invalid(&short(spec), &prefix, "expected a pod spec object");
+        errs.invalid(&short(spec), prefix, "expected a pod spec object");
         return Err(errs);
     };
     let mut sites = Vec::new();
@@ -75,17 +112,23 @@ pub fn images(kind: &str, object: &Value) -> Result<Option<Vec<ImageSite>>, Fiel
             );
             continue;
         };
-        for (i, container) in list.iter().enumerate() {
-            let path = format!("{prefix}.{field}[{i}].image");
+        for (index, container) in list.iter().enumerate() {
+            let site = |image: &String| ImageSite {
+                spec: at,
+                field,
+                index,
+                image: image.clone(),
+            };
             match container.get("image") {
-                Some(Value::String(image)) if !image.is_empty() => sites.push(ImageSite {
-                    path,
-                    pointer: format!("{pointer}/{field}/{i}/image"),
-                    image: image.clone(),
-                }),
-                None | Some(Value::Null) => errs.missing(&[&path]),
-                Some(Value::String(_)) => errs.missing(&[&path]),
-                Some(other) => errs.invalid(&short(other), &path, "expected a string"),
+                Some(Value::String(image)) if !image.is_empty() => sites.push(site(image)),
+                None | Some(Value::Null) | Some(Value::String(_)) => {
+                    errs.missing(&[&site(&String::new()).path()])
+                }
+                Some(other) => errs.invalid(
+                    &short(other),
+                    &site(&String::new()).path(),
+                    "expected a string",
+                ),
             }
         }
     }
@@ -97,21 +140,25 @@ pub fn images(kind: &str, object: &Value) -> Result<Option<Vec<ImageSite>>, Fiel
                 "expected a list",
             ),
             Some(volumes) => {
-                for (i, volume) in volumes.iter().enumerate() {
+                for (index, volume) in volumes.iter().enumerate() {
                     let Some(reference) = volume.pointer("/image/reference") else {
                         continue;
                     };
-                    let path = format!("{prefix}.volumes[{i}].image");
+                    let site = ImageSite {
+                        spec: at,
+                        field: "volumes",
+                        index,
+                        image: String::new(),
+                    };
                     match reference {
                         Value::String(image) if !image.is_empty() => sites.push(ImageSite {
-                            path,
-                            pointer: format!("{pointer}/volumes/{i}/image/reference"),
                             image: image.clone(),
+                            ..site
                         }),
                         Value::String(_) | Value::Null => {}
                         other => errs.invalid(
                             &short(other),
-                            &format!("{path}.reference"),
+                            &format!("{}.reference", site.path()),
                             "expected a string",
                         ),
                     }

@@ -54,7 +54,22 @@ impl Repository {
 
     /// `registry/repository`, fully qualified.
     pub fn name(&self) -> String {
-        format!("{}/{}", self.registry, self.repository())
+        self.name_then("", "")
+    }
+
+    /// `registry/repository` followed by `separator` and `suffix`, built in one allocation: it
+    /// runs for every image of every request.
+    fn name_then(&self, separator: &str, suffix: &str) -> String {
+        let library = self.registry == DEFAULT_REGISTRY && !self.repository.contains('/');
+        let namespace = if library { "/library/" } else { "/" };
+        [
+            self.registry.as_str(),
+            namespace,
+            &self.repository,
+            separator,
+            suffix,
+        ]
+        .concat()
     }
 }
 
@@ -94,8 +109,8 @@ impl Reference {
     /// `ref.Name()`: `registry/repo:tag` for tags, `registry/repo@sha256:...` for digests.
     pub fn name(&self) -> String {
         match self {
-            Reference::Tag { repo, tag } => format!("{}:{tag}", repo.name()),
-            Reference::Digest { repo, digest } => format!("{}@{digest}", repo.name()),
+            Reference::Tag { repo, tag } => repo.name_then(":", tag),
+            Reference::Digest { repo, digest } => repo.name_then("@", digest),
         }
     }
 }
