@@ -7,6 +7,7 @@ use crate::cip::spec::{PolicyDocument, Spec};
 use crate::cip::validate::{self, Options};
 use crate::field_error::{FieldErrors, Level};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -22,10 +23,13 @@ pub enum NoMatchPolicy {
     Allow,
 }
 
+/// The policies stay JSON text until each is decoded, once, into its typed document: settings
+/// are compiled on every request in policy-server, which evaluates on a fresh instance.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct RawSettings {
-    policies: Option<Vec<Value>>,
+struct RawSettings<'a> {
+    #[serde(borrow)]
+    policies: Option<Vec<&'a RawValue>>,
     no_match_policy: Option<String>,
     fail_on_empty_authorities: Option<bool>,
     pin_digests: Option<bool>,
@@ -59,8 +63,10 @@ impl Settings {
         let raw: RawSettings = if json.iter().all(u8::is_ascii_whitespace) || json == b"null" {
             RawSettings::default()
         } else {
-            let de = &mut serde_json::Deserializer::from_slice(json);
-            serde_path_to_error::deserialize(de).map_err(|e| decode_error("", &e))?
+            serde_json::from_slice(json).or_else(|_| {
+                let de = &mut serde_json::Deserializer::from_slice(json);
+                serde_path_to_error::deserialize(de).map_err(|e| decode_error("", &e))
+            })?
         };
         let mut problems = Vec::new();
         let mut warnings = Vec::new();
@@ -80,7 +86,7 @@ impl Settings {
         };
         let mut policies = Vec::new();
         let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-        for (i, doc) in raw.policies.unwrap_or_default().iter().enumerate() {
+        for (i, doc) in raw.policies.unwrap_or_default().into_iter().enumerate() {
             match policy(i, doc, &opts, stage) {
                 Ok((compiled, warns)) => {
                     let label = format!("policies[{i}] ({})", compiled.name);
@@ -118,13 +124,12 @@ enum Stage {
 
 fn policy(
     i: usize,
-    doc: &Value,
+    doc: &RawValue,
     opts: &Options,
     stage: Stage,
 ) -> Result<(CompiledPolicy, Vec<String>), String> {
     let at = format!("policies[{i}]");
-    let doc: PolicyDocument = serde_path_to_error::deserialize(doc)
-        .map_err(|e| format!("{at}: {}", decode_error("", &e)))?;
+    let doc: PolicyDocument = decode(doc).map_err(|e| format!("{at}: {}", decode_error("", &e)))?;
     let meta_name = doc
         .metadata
         .as_ref()
@@ -164,12 +169,11 @@ fn policy(
             ));
         }
     }
-    let spec_value = doc.spec.unwrap_or(Value::Null);
-    if spec_value.is_null() {
+    let Some(spec_text) = doc.spec else {
         return Err(format!("{at}: missing field(s): spec"));
-    }
-    let mut spec: Spec = serde_path_to_error::deserialize(&spec_value)
-        .map_err(|e| format!("{at}: {}", decode_error("spec", &e)))?;
+    };
+    let mut spec: Spec =
+        decode(spec_text).map_err(|e| format!("{at}: {}", decode_error("spec", &e)))?;
     spec.set_defaults();
     if stage == Stage::Deferred {
         let compiled =
@@ -183,6 +187,17 @@ fn policy(
     let warnings = errs.render_each(Level::Warning);
     let compiled = compile::compile(name, &spec).map_err(|e| format!("{at}: {e}"))?;
     Ok((compiled, warnings))
+}
+
+/// One JSON text decoded into `T`, with the path of a failure. The path is tracked only on a
+/// second pass after a failure: tracking it costs an allocation per key, on every request.
+fn decode<'a, T: Deserialize<'a>>(
+    text: &'a RawValue,
+) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
+    serde_json::from_str(text.get()).or_else(|_| {
+        let de = &mut serde_json::Deserializer::from_str(text.get());
+        serde_path_to_error::deserialize(de)
+    })
 }
 
 /// A decoding failure rendered like a field error: unknown fields as knative's disallowed

@@ -3,6 +3,7 @@
 //! validating webhook decodes with `DisallowUnknownFields`.
 
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -171,16 +172,19 @@ pub struct LabelSelectorRequirement {
 }
 
 /// One entry of `settings.policies`: a whole CIP document or a `{name, spec}` pair.
+/// The spec stays JSON text here: it is decoded once, straight into [`Spec`].
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct PolicyDocument {
+pub struct PolicyDocument<'a> {
     pub api_version: Option<String>,
     pub kind: Option<String>,
     pub metadata: Option<Value>,
     pub name: Option<String>,
-    pub spec: Option<Value>,
+    #[serde(borrow)]
+    pub spec: Option<&'a RawValue>,
     /// Accepted so that `kubectl get cip -o yaml` output can be pasted as is; ignored.
-    pub status: Option<Value>,
+    #[serde(borrow)]
+    pub status: Option<&'a RawValue>,
 }
 
 /// Helper for `Option<String>` fields that Go treats as empty when absent.
