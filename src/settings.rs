@@ -89,7 +89,10 @@ impl Settings {
         for (i, doc) in raw.policies.unwrap_or_default().into_iter().enumerate() {
             match policy(i, doc, &opts, stage) {
                 Ok((compiled, warns)) => {
-                    let label = format!("policies[{i}] ({})", compiled.name);
+                    let label = At {
+                        index: i,
+                        name: Some(&compiled.name),
+                    };
                     warnings.extend(warns.into_iter().map(|w| format!("{label}: {w}")));
                     if let Some(first) = seen.insert(compiled.name.clone(), i) {
                         problems.push(format!(
@@ -128,7 +131,10 @@ fn policy(
     opts: &Options,
     stage: Stage,
 ) -> Result<(CompiledPolicy, Vec<String>), String> {
-    let at = format!("policies[{i}]");
+    let at = At {
+        index: i,
+        name: None,
+    };
     let doc: PolicyDocument = decode(doc).map_err(|e| format!("{at}: {}", decode_error("", &e)))?;
     let meta_name = doc
         .metadata
@@ -149,7 +155,10 @@ fn policy(
         };
         return Err(format!("{at}: missing field(s): {field}"));
     };
-    let at = format!("{at} ({name})");
+    let at = At {
+        index: i,
+        name: Some(name),
+    };
     if full_document {
         if doc.name.is_some() {
             return Err(format!(
@@ -187,6 +196,22 @@ fn policy(
     let warnings = errs.render_each(Level::Warning);
     let compiled = compile::compile(name, &spec).map_err(|e| format!("{at}: {e}"))?;
     Ok((compiled, warnings))
+}
+
+/// Where a problem is, as messages name a policy: `policies[3]` or `policies[3] (name)`.
+/// Written only into a message, never built for a policy that has none.
+struct At<'a> {
+    index: usize,
+    name: Option<&'a str>,
+}
+
+impl std::fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.name {
+            Some(name) => write!(f, "policies[{}] ({name})", self.index),
+            None => write!(f, "policies[{}]", self.index),
+        }
+    }
 }
 
 /// One JSON text decoded into `T`, with the path of a failure. The path is tracked only on a
