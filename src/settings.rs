@@ -63,10 +63,7 @@ impl Settings {
         let raw: RawSettings = if json.iter().all(u8::is_ascii_whitespace) || json == b"null" {
             RawSettings::default()
         } else {
-            serde_json::from_slice(json).or_else(|_| {
-                let de = &mut serde_json::Deserializer::from_slice(json);
-                serde_path_to_error::deserialize(de).map_err(|e| decode_error("", &e))
-            })?
+            decode(json).map_err(|e| decode_error("", &e))?
         };
         let mut problems = Vec::new();
         let mut warnings = Vec::new();
@@ -135,7 +132,8 @@ fn policy(
         index: i,
         name: None,
     };
-    let doc: PolicyDocument = decode(doc).map_err(|e| format!("{at}: {}", decode_error("", &e)))?;
+    let doc: PolicyDocument =
+        decode(doc.get().as_bytes()).map_err(|e| format!("{at}: {}", decode_error("", &e)))?;
     let meta_name = doc
         .metadata
         .as_ref()
@@ -181,8 +179,8 @@ fn policy(
     let Some(spec_text) = doc.spec else {
         return Err(format!("{at}: missing field(s): spec"));
     };
-    let mut spec: Spec =
-        decode(spec_text).map_err(|e| format!("{at}: {}", decode_error("spec", &e)))?;
+    let mut spec: Spec = decode(spec_text.get().as_bytes())
+        .map_err(|e| format!("{at}: {}", decode_error("spec", &e)))?;
     spec.set_defaults();
     if stage == Stage::Deferred {
         let compiled =
@@ -217,10 +215,10 @@ impl std::fmt::Display for At<'_> {
 /// One JSON text decoded into `T`, with the path of a failure. The path is tracked only on a
 /// second pass after a failure: tracking it costs an allocation per key, on every request.
 fn decode<'a, T: Deserialize<'a>>(
-    text: &'a RawValue,
+    text: &'a [u8],
 ) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
-    serde_json::from_str(text.get()).or_else(|_| {
-        let de = &mut serde_json::Deserializer::from_str(text.get());
+    serde_json::from_slice(text).or_else(|_| {
+        let de = &mut serde_json::Deserializer::from_slice(text);
         serde_path_to_error::deserialize(de)
     })
 }

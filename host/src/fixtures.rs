@@ -153,29 +153,23 @@ pub fn testca(out: &Path) -> Result<()> {
         .format(&time::format_description::well_known::Rfc3339)
         .map_err(|e| anyhow!("{e}"))?;
     let tsa = tsa::create(out, &start)?;
+    let tlog = |name: &str, der: &[u8]| {
+        serde_json::json!({
+            "baseUrl": format!("https://{name}"),
+            "hashAlgorithm": "SHA2_256",
+            "publicKey": {
+                "rawBytes": b64(der),
+                "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+                "validFor": {"start": start}
+            },
+            "logId": {"keyId": b64(&sha2::Sha256::digest(der))}
+        })
+    };
     let config = serde_json::json!({
         "mediaType": "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json",
         "trustedRoot": {
             "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
-            "tlogs": [{
-                "baseUrl": format!("https://{}", bundle::REKOR_V1_NAME),
-                "hashAlgorithm": "SHA2_256",
-                "publicKey": {
-                    "rawBytes": b64(&rekor_der),
-                    "keyDetails": "PKIX_ECDSA_P256_SHA_256",
-                    "validFor": {"start": start}
-                },
-                "logId": {"keyId": b64(&sha2::Sha256::digest(&rekor_der))}
-            }, {
-                "baseUrl": format!("https://{}", bundle::REKOR_V2_NAME),
-                "hashAlgorithm": "SHA2_256",
-                "publicKey": {
-                    "rawBytes": b64(&rekor2_der),
-                    "keyDetails": "PKIX_ECDSA_P256_SHA_256",
-                    "validFor": {"start": start}
-                },
-                "logId": {"keyId": b64(&sha2::Sha256::digest(&rekor2_der))}
-            }],
+            "tlogs": [tlog(bundle::REKOR_V1_NAME, &rekor_der), tlog(bundle::REKOR_V2_NAME, &rekor2_der)],
             "certificateAuthorities": [{
                 "subject": {"organization": "cip-host test", "commonName": "cip-host test CA"},
                 "uri": "https://fulcio.cip-host.test",

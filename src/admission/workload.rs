@@ -113,22 +113,19 @@ pub fn images(kind: &str, object: &Value) -> Result<Option<Vec<ImageSite>>, Fiel
             continue;
         };
         for (index, container) in list.iter().enumerate() {
-            let site = |image: &String| ImageSite {
+            let site = ImageSite {
                 spec: at,
                 field,
                 index,
-                image: image.clone(),
+                image: String::new(),
             };
             match container.get("image") {
-                Some(Value::String(image)) if !image.is_empty() => sites.push(site(image)),
-                None | Some(Value::Null) | Some(Value::String(_)) => {
-                    errs.missing(&[&site(&String::new()).path()])
-                }
-                Some(other) => errs.invalid(
-                    &short(other),
-                    &site(&String::new()).path(),
-                    "expected a string",
-                ),
+                Some(Value::String(image)) if !image.is_empty() => sites.push(ImageSite {
+                    image: image.clone(),
+                    ..site
+                }),
+                None | Some(Value::Null) | Some(Value::String(_)) => errs.missing(&[&site.path()]),
+                Some(other) => errs.invalid(&short(other), &site.path(), "expected a string"),
             }
         }
     }

@@ -10,23 +10,15 @@ use super::Signed;
 
 /// The canonical body names the PAE's digest, the envelope's signature and the signer.
 pub fn check_body(body: &[u8], signed: &Signed) -> Result<(), String> {
-    let entry: Value = serde_json::from_slice(body)
-        .map_err(|e| format!("the log entry's body is not JSON: {e}"))?;
-    let field = |pointer: &str| entry.pointer(pointer).and_then(Value::as_str);
-    if field("/apiVersion") != Some("0.0.2") || field("/kind") != Some("hashedrekord") {
-        return Err("the Rekor v2 entry is not a hashedrekord v0.0.2".into());
-    }
     let spec = "/spec/hashedRekordV002";
-    if field(&format!("{spec}/data/algorithm")) != Some("SHA2_256") {
-        return Err("the Rekor v2 entry's digest is not SHA2_256".into());
-    }
-    let digest = b64(
-        field(&format!("{spec}/data/digest")).unwrap_or_default(),
-        "the entry's digest",
+    let entry = entry(
+        body,
+        "hashedrekord",
+        &format!("{spec}/data"),
+        "digest",
+        &signed.pae,
     )?;
-    if digest.as_slice() != sha2::Sha256::digest(&signed.pae).as_slice() {
-        return Err("the log entry is for another envelope (its digest differs)".into());
-    }
+    let field = |pointer: &str| entry.pointer(pointer).and_then(Value::as_str);
     let content = b64(
         field(&format!("{spec}/signature/content")).unwrap_or_default(),
         "the entry's signature",
@@ -47,23 +39,14 @@ pub fn check_body(body: &[u8], signed: &Signed) -> Result<(), String> {
 /// `dsse` v0.0.2: the payload's digest, and one of the signatures is the envelope's by the
 /// same signer.
 pub fn check_dsse_body(body: &[u8], signed: &Signed) -> Result<(), String> {
-    let entry: Value = serde_json::from_slice(body)
-        .map_err(|e| format!("the log entry's body is not JSON: {e}"))?;
-    let field = |pointer: &str| entry.pointer(pointer).and_then(Value::as_str);
-    if field("/apiVersion") != Some("0.0.2") || field("/kind") != Some("dsse") {
-        return Err("the Rekor v2 entry is not a dsse v0.0.2".into());
-    }
     let spec = "/spec/dsseV002";
-    if field(&format!("{spec}/payloadHash/algorithm")) != Some("SHA2_256") {
-        return Err("the Rekor v2 entry's payload hash is not SHA2_256".into());
-    }
-    let digest = b64(
-        field(&format!("{spec}/payloadHash/digest")).unwrap_or_default(),
-        "the entry's payload hash",
+    let entry = entry(
+        body,
+        "dsse",
+        &format!("{spec}/payloadHash"),
+        "payload hash",
+        &signed.payload,
     )?;
-    if digest.as_slice() != sha2::Sha256::digest(&signed.payload).as_slice() {
-        return Err("the log entry is for another envelope (its payload hash differs)".into());
-    }
     let signatures = entry
         .pointer(&format!("{spec}/signatures"))
         .and_then(Value::as_array)
@@ -86,6 +69,30 @@ pub fn check_dsse_body(body: &[u8], signed: &Signed) -> Result<(), String> {
         };
     }
     Err("the log entry is for another envelope (its signature differs)".into())
+}
+
+/// The entry's JSON, once it is a `kind` v0.0.2 whose SHA-256 `{algorithm, digest}` at
+/// `hash` (named `what` in messages) is that of `logged`.
+fn entry(body: &[u8], kind: &str, hash: &str, what: &str, logged: &[u8]) -> Result<Value, String> {
+    let entry: Value = serde_json::from_slice(body)
+        .map_err(|e| format!("the log entry's body is not JSON: {e}"))?;
+    let field = |pointer: &str| entry.pointer(pointer).and_then(Value::as_str);
+    if field("/apiVersion") != Some("0.0.2") || field("/kind") != Some(kind) {
+        return Err(format!("the Rekor v2 entry is not a {kind} v0.0.2"));
+    }
+    if field(&format!("{hash}/algorithm")) != Some("SHA2_256") {
+        return Err(format!("the Rekor v2 entry's {what} is not SHA2_256"));
+    }
+    let digest = b64(
+        field(&format!("{hash}/digest")).unwrap_or_default(),
+        &format!("the entry's {what}"),
+    )?;
+    if digest.as_slice() != sha2::Sha256::digest(logged).as_slice() {
+        return Err(format!(
+            "the log entry is for another envelope (its {what} differs)"
+        ));
+    }
+    Ok(entry)
 }
 
 /// A Rekor v2 `Verifier`: the signing certificate or the key, as DER.
