@@ -3,8 +3,9 @@
 //! policies must pass, any one authority of a policy suffices, `warn` mode only warns) and
 //! rendered in its words. The checked digest is the one pinned.
 
+use crate::admission::object::Object;
 use crate::admission::request::AdmissionRequest;
-use crate::admission::workload::{self, ImageSite};
+use crate::admission::workload::ImageSite;
 use crate::cip::compile::{CompiledPolicy, Mode};
 use crate::cip_level::{self, Workload};
 use crate::field_error::{FieldErrors, Level};
@@ -14,20 +15,20 @@ use crate::verify::host::{Host, VerifyRequest};
 use crate::verify::judge;
 use crate::verify::memo::MemoHost;
 use crate::verify::verifier::Image;
-use serde_json::Value;
-use std::borrow::Cow;
+use serde_json::value::RawValue;
 use std::collections::{BTreeMap, HashMap};
 
 /// HTTP status policy-controller answers a denied request with (knative's BadRequest).
 const DENIED_CODE: u16 = 400;
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Decision {
     pub allowed: bool,
     pub message: Option<String>,
     pub code: Option<u16>,
     pub warnings: Vec<String>,
-    pub mutated: Option<Value>,
+    /// The admitted object with its images pinned, as JSON text.
+    pub mutated: Option<Box<RawValue>>,
 }
 
 impl Decision {
@@ -48,45 +49,49 @@ struct ObjectIdentity {
 }
 
 pub fn decide(settings: &Settings, request: &AdmissionRequest, host: &mut dyn Host) -> Decision {
-    match judged(settings, request, host) {
-        Judged::Decided(decision) => decision,
-        Judged::Pins(errs, pins) => render(&errs, pinned(request.object.clone(), pins)),
-    }
-}
-
-/// `decide` for a request the caller no longer needs: digests are pinned into its own object,
-/// not into a copy.
-pub fn decide_owned(
-    settings: &Settings,
-    mut request: AdmissionRequest,
-    host: &mut dyn Host,
-) -> Decision {
-    match judged(settings, &request, host) {
-        Judged::Decided(decision) => decision,
-        Judged::Pins(errs, pins) => render(&errs, pinned(request.object.take(), pins)),
-    }
+    let object = request.object.as_ref().map(|o| Object::new(o.get()));
+    let old = request.old_object.as_ref().map(|o| Object::new(o.get()));
+    let (mut errs, pins) = match judged(settings, request, object.as_ref(), old.as_ref(), host) {
+        Judged::Decided(decision) => return decision,
+        Judged::Pins(errs, pins) => (errs, pins),
+    };
+    // A denied request is not mutated: its pins are not written.
+    let mutated = match object.filter(|_| !errs.has_level(Level::Error)) {
+        Some(object) => object.pinned(&pins).unwrap_or_else(|e| {
+            errs.push(e, &["object"], "");
+            None
+        }),
+        None => None,
+    };
+    render(&errs, mutated)
 }
 
 enum Judged {
     Decided(Decision),
-    /// The errors, and the image pointers to pin (when `pinDigests` is on) with their values.
-    Pins(FieldErrors, Vec<(String, String)>),
+    /// The errors, and the image sites to pin (when `pinDigests` is on) with their values.
+    Pins(FieldErrors, Vec<(ImageSite, String)>),
 }
 
-fn judged(settings: &Settings, request: &AdmissionRequest, host: &mut dyn Host) -> Judged {
-    let Some(object) = request.object.as_ref().filter(|o| !o.is_null()) else {
+fn judged(
+    settings: &Settings,
+    request: &AdmissionRequest,
+    object: Option<&Object>,
+    old: Option<&Object>,
+    host: &mut dyn Host,
+) -> Judged {
+    let Some(object) = object else {
         return Judged::Decided(Decision::allow());
     };
     let kind = match request.kind.kind.as_str() {
-        "" => object.get("kind").and_then(Value::as_str).unwrap_or(""),
+        "" => object.kind(),
         k => k,
     };
-    let sites = workload::images(kind, object);
-    let unchanged = || match (&sites, request.old_object.as_ref()) {
-        (Ok(new), Some(old)) => workload::images(kind, old).ok().as_ref() == Some(new),
+    let sites = object.images(kind);
+    let unchanged = || match (&sites, old) {
+        (Ok(new), Some(old)) => old.images(kind).ok().as_ref() == Some(new),
         _ => false,
     };
-    if request.skip(unchanged).is_some() {
+    if request.skip(Some(object), old, unchanged).is_some() {
         return Judged::Decided(Decision::allow());
     }
     let sites = match sites {
@@ -94,7 +99,7 @@ fn judged(settings: &Settings, request: &AdmissionRequest, host: &mut dyn Host) 
         Ok(None) => return Judged::Decided(Decision::allow()),
         Err(errs) => return Judged::Decided(render(&errs, None)),
     };
-    let identity = object_identity(kind, object, request);
+    let identity = object_identity(kind, object, request, settings);
     let mut judge = Judge {
         settings,
         host: MemoHost::new(host),
@@ -108,60 +113,15 @@ fn judged(settings: &Settings, request: &AdmissionRequest, host: &mut dyn Host) 
     for site in sites {
         if let Some(pinned) = judge.site(&site, &mut errs) {
             if settings.pin_digests {
-                pins.push((site.pointer(), pinned));
+                pins.push((site, pinned));
             }
         }
     }
     Judged::Pins(errs, pins)
 }
 
-/// The object with its images pinned; `None` when nothing is.
-fn pinned(object: Option<Value>, pins: Vec<(String, String)>) -> Option<Value> {
-    if pins.is_empty() {
-        return None;
-    }
-    let mut object = object?;
-    for (pointer, pinned) in pins {
-        if let Some(slot) = slot(&mut object, &pointer) {
-            *slot = Value::String(pinned);
-        }
-    }
-    Some(object)
-}
-
-/// `Value::pointer_mut`, without an allocation per token when nothing is escaped: pinning
-/// runs on every admitted request.
-fn slot<'v>(value: &'v mut Value, pointer: &str) -> Option<&'v mut Value> {
-    if pointer.is_empty() {
-        return Some(value);
-    }
-    pointer
-        .strip_prefix('/')?
-        .split('/')
-        .try_fold(value, |target, token| {
-            let token: Cow<str> = if token.contains('~') {
-                Cow::Owned(token.replace("~1", "/").replace("~0", "~"))
-            } else {
-                Cow::Borrowed(token)
-            };
-            match target {
-                Value::Object(map) => map.get_mut(token.as_ref()),
-                Value::Array(list) => array_index(&token).and_then(move |i| list.get_mut(i)),
-                _ => None,
-            }
-        })
-}
-
-/// RFC 6901's array index, as serde_json reads it: no sign, no leading zero.
-fn array_index(token: &str) -> Option<usize> {
-    if token.starts_with('+') || (token.starts_with('0') && token.len() != 1) {
-        return None;
-    }
-    token.parse().ok()
-}
-
 /// The response to a request whose errors are known: denied when any is an error.
-pub fn render(errs: &FieldErrors, mutated: Option<Value>) -> Decision {
+pub fn render(errs: &FieldErrors, mutated: Option<Box<RawValue>>) -> Decision {
     let warnings = errs.render_each(Level::Warning);
     match errs.render(Level::Error) {
         Some(message) => Decision {
@@ -386,30 +346,33 @@ fn applies_to(policy: &CompiledPolicy, object: &ObjectIdentity) -> bool {
         })
 }
 
-fn object_identity(kind: &str, object: &Value, request: &AdmissionRequest) -> ObjectIdentity {
-    let (group, version) = match object.get("apiVersion").and_then(Value::as_str) {
+fn object_identity(
+    kind: &str,
+    object: &Object,
+    request: &AdmissionRequest,
+    settings: &Settings,
+) -> ObjectIdentity {
+    let (group, version) = match object.api_version() {
         Some(api) => match api.split_once('/') {
             Some((g, v)) => (g.to_string(), v.to_string()),
             None => (String::new(), api.to_string()),
         },
         None => (request.kind.group.clone(), request.kind.version.clone()),
     };
-    // `get` twice rather than `pointer`, which allocates for every token it unescapes.
-    let labels = object
-        .get("metadata")
-        .and_then(|m| m.get("labels"))
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
-                .collect()
-        })
-        .unwrap_or_default();
+    // Labels are read only when a policy selects on them.
+    let selects = settings
+        .policies
+        .iter()
+        .any(|p| p.matches.iter().any(|m| m.selector.is_some()));
     ObjectIdentity {
         group,
         version,
         resource: guess_resource(kind),
-        labels,
+        labels: if selects {
+            object.labels()
+        } else {
+            BTreeMap::new()
+        },
     }
 }
 

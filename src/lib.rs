@@ -31,13 +31,13 @@ pub mod settings;
 pub mod verify;
 
 use admission::request::AdmissionRequest;
-use kubewarden_policy_sdk::response::ValidationResponse;
 use kubewarden_policy_sdk::settings::SettingsValidationResponse;
 use kubewarden_policy_sdk::wapc_guest::prelude::*;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use settings::Settings;
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 #[allow(unsafe_code)] // waPC requires the exported, unmangled wapc_init symbol.
@@ -88,6 +88,18 @@ struct LoosePayload<'a> {
     settings: Option<&'a RawValue>,
 }
 
+/// The SDK's `ValidationResponse`, field for field, with the mutated object carried as the
+/// JSON text it was pinned in rather than rebuilt as a value.
+#[derive(Serialize)]
+struct Response {
+    accepted: bool,
+    message: Option<String>,
+    code: Option<u16>,
+    mutated_object: Option<Box<RawValue>>,
+    audit_annotations: Option<BTreeMap<String, String>>,
+    warnings: Option<Vec<String>>,
+}
+
 fn validate(payload: &[u8]) -> CallResult {
     Ok(validate_with(payload, &mut verify::host::WapcHost::new())?)
 }
@@ -106,10 +118,10 @@ pub fn validate_with(payload: &[u8], host: &mut dyn verify::host::Host) -> Resul
     let response = match compiled(raw) {
         Ok(settings) => {
             let decision = match request {
-                Ok(request) => decide::decide_owned(&settings, request, host),
+                Ok(request) => decide::decide(&settings, &request, host),
                 Err(errs) => decide::render(&errs, None),
             };
-            ValidationResponse {
+            Response {
                 accepted: decision.allowed,
                 message: decision.message,
                 code: decision.code,
@@ -118,7 +130,7 @@ pub fn validate_with(payload: &[u8], host: &mut dyn verify::host::Host) -> Resul
                 warnings: (!decision.warnings.is_empty()).then_some(decision.warnings),
             }
         }
-        Err(e) => ValidationResponse {
+        Err(e) => Response {
             accepted: false,
             message: Some(format!("Provided settings are not valid: {e}")),
             code: None,

@@ -1,4 +1,5 @@
 //! What is admitted: the request and the images in its object.
 
+pub mod object;
 pub mod request;
 pub mod workload;

@@ -1,8 +1,11 @@
 //! The Kubernetes AdmissionRequest as the Kubewarden host sends it (camelCase, absent fields
-//! omitted). The object stays a JSON value so unknown fields survive mutation untouched.
+//! omitted). The objects stay JSON text, read through `Object`, so that unknown fields survive
+//! mutation untouched and nothing is built that a decision does not read.
 
+use super::object::Object;
 use crate::field_error::{short, FieldErrors};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 #[derive(Debug, Default, Deserialize)]
@@ -13,8 +16,8 @@ pub struct AdmissionRequest {
     pub sub_resource: Option<String>,
     pub namespace: Option<String>,
     pub operation: String,
-    pub object: Option<Value>,
-    pub old_object: Option<Value>,
+    pub object: Option<Box<RawValue>>,
+    pub old_object: Option<Box<RawValue>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -67,22 +70,23 @@ impl AdmissionRequest {
     /// policy-controller's skips (DELETE, objects being deleted, scale-down of a Deployment,
     /// ReplicaSet or StatefulSet), narrowed: an UPDATE that also changes an image is never
     /// skipped, so a scale-down or a finalizer-held object cannot smuggle a new image in.
-    pub fn skip(&self, images_unchanged: impl Fn() -> bool) -> Option<Skip> {
+    /// `object` and `old` are the request's objects, as read by the caller.
+    pub fn skip(
+        &self,
+        object: Option<&Object>,
+        old: Option<&Object>,
+        images_unchanged: impl Fn() -> bool,
+    ) -> Option<Skip> {
         if self.operation == "DELETE" {
             return Some(Skip::Delete);
         }
-        let object = match &self.object {
-            None | Some(Value::Null) => return Some(Skip::NoObject),
-            Some(object) => object,
+        let Some(object) = object else {
+            return Some(Skip::NoObject);
         };
         // Only the stored (old) object says whether deletion really began: on CREATE the client
         // writes `deletionTimestamp` itself and the API server clears it after mutating admission.
-        let deleting = self.operation == "UPDATE"
-            && self
-                .old_object
-                .as_ref()
-                .and_then(|old| old.pointer("/metadata/deletionTimestamp"))
-                .is_some_and(|v| !v.is_null());
+        let deleting =
+            self.operation == "UPDATE" && old.is_some_and(Object::deletion_timestamp_set);
         if deleting && images_unchanged() {
             return Some(Skip::BeingDeleted);
         }
@@ -92,10 +96,7 @@ impl AdmissionRequest {
                 "Deployment" | "ReplicaSet" | "StatefulSet"
             )
         {
-            let replicas = |o: &Value| o.pointer("/spec/replicas").and_then(Value::as_i64);
-            let old = self.old_object.as_ref().and_then(replicas);
-            let new = replicas(object);
-            if let (Some(old), Some(new)) = (old, new) {
+            if let (Some(old), Some(new)) = (old.and_then(Object::replicas), object.replicas()) {
                 if new < old && images_unchanged() {
                     return Some(Skip::ScaleDown);
                 }
@@ -119,6 +120,12 @@ mod tests {
         .unwrap()
     }
 
+    fn skip(request: &AdmissionRequest, unchanged: bool) -> Option<Skip> {
+        let object = request.object.as_ref().map(|o| Object::new(o.get()));
+        let old = request.old_object.as_ref().map(|o| Object::new(o.get()));
+        request.skip(object.as_ref(), old.as_ref(), || unchanged)
+    }
+
     fn dying(timestamp: Value) -> Value {
         json!({"metadata": {"deletionTimestamp": timestamp}, "spec": {"containers": [{"image": "x"}]}})
     }
@@ -127,10 +134,10 @@ mod tests {
     fn a_client_set_deletion_timestamp_never_skips() {
         for timestamp in [json!("2026-01-01T00:00:00Z"), json!(""), json!(false)] {
             let create = request("CREATE", dying(timestamp.clone()), None);
-            assert_eq!(create.skip(|| true), None, "CREATE {timestamp}");
+            assert_eq!(skip(&create, true), None, "CREATE {timestamp}");
             let fresh = json!({"spec": {"containers": [{"image": "x"}]}});
             let update = request("UPDATE", dying(timestamp.clone()), Some(fresh));
-            assert_eq!(update.skip(|| true), None, "UPDATE {timestamp}");
+            assert_eq!(skip(&update, true), None, "UPDATE {timestamp}");
         }
     }
 
@@ -138,8 +145,8 @@ mod tests {
     fn an_object_already_being_deleted_is_skipped_while_its_images_stay() {
         let old = dying(json!("2026-01-01T00:00:00Z"));
         let update = request("UPDATE", old.clone(), Some(old));
-        assert_eq!(update.skip(|| true), Some(Skip::BeingDeleted));
-        assert_eq!(update.skip(|| false), None);
+        assert_eq!(skip(&update, true), Some(Skip::BeingDeleted));
+        assert_eq!(skip(&update, false), None);
     }
 
     #[test]

@@ -3,17 +3,33 @@
 
 use crate::field_error::{short, FieldErrors};
 use serde_json::Value;
+use std::ops::Range;
 
 /// One image in the object: where it is reported, where it is written, what it says. The path
 /// and pointer are rendered on demand: an admitted request needs neither for most images.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ImageSite {
-    spec: &'static PodSpecAt,
+    pub(super) spec: &'static PodSpecAt,
     /// `containers`, `initContainers`, `ephemeralContainers` or `volumes`.
-    field: &'static str,
-    index: usize,
+    pub(super) field: &'static str,
+    pub(super) index: usize,
     pub image: String,
+    /// Where the image's JSON string lies in the object's text, when it was read from the text.
+    pub(super) span: Option<Range<usize>>,
 }
+
+/// Two sites are the same image at the same place; where the text spells it is not part of it
+/// (an old and a new object are compared).
+impl PartialEq for ImageSite {
+    fn eq(&self, other: &Self) -> bool {
+        self.spec == other.spec
+            && self.field == other.field
+            && self.index == other.index
+            && self.image == other.image
+    }
+}
+
+impl Eq for ImageSite {}
 
 impl ImageSite {
     /// Field path in messages, e.g. `spec.template.spec.containers[0].image`.
@@ -34,23 +50,35 @@ impl ImageSite {
 
 /// Where a kind keeps its pod spec, spelled three ways.
 #[derive(Debug, PartialEq, Eq)]
-struct PodSpecAt {
+pub(super) struct PodSpecAt {
+    pub(super) nesting: Nesting,
     keys: &'static [&'static str],
     path: &'static str,
     pointer: &'static str,
 }
 
-const AT_SPEC: PodSpecAt = PodSpecAt {
+/// How deep the pod spec sits: `spec`, a pod template's `spec`, a job template's.
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+pub(super) enum Nesting {
+    Spec,
+    Template,
+    JobTemplate,
+}
+
+pub(super) const AT_SPEC: PodSpecAt = PodSpecAt {
+    nesting: Nesting::Spec,
     keys: &["spec"],
     path: "spec",
     pointer: "/spec",
 };
-const AT_TEMPLATE: PodSpecAt = PodSpecAt {
+pub(super) const AT_TEMPLATE: PodSpecAt = PodSpecAt {
+    nesting: Nesting::Template,
     keys: &["spec", "template", "spec"],
     path: "spec.template.spec",
     pointer: "/spec/template/spec",
 };
-const AT_JOB_TEMPLATE: PodSpecAt = PodSpecAt {
+pub(super) const AT_JOB_TEMPLATE: PodSpecAt = PodSpecAt {
+    nesting: Nesting::JobTemplate,
     keys: &["spec", "jobTemplate", "spec", "template", "spec"],
     path: "spec.jobTemplate.spec.template.spec",
     pointer: "/spec/jobTemplate/spec/template/spec",
@@ -65,10 +93,10 @@ const POD_SPEC_AT_TEMPLATE: &[&str] = &[
     "Job",
     "ReplicationController",
 ];
-/// The images of `object`, or the reasons it cannot be checked. `Ok(None)` means the kind has
-/// no pod spec (nothing to check).
-pub fn images(kind: &str, object: &Value) -> Result<Option<Vec<ImageSite>>, FieldErrors> {
-    let location: Option<&'static PodSpecAt> = if POD_SPEC_AT_SPEC.contains(&kind) {
+/// Where `kind` keeps its pod spec; `None` for kinds without a known place (their pod
+/// template, if any, is looked for).
+pub(super) fn location(kind: &str) -> Option<&'static PodSpecAt> {
+    if POD_SPEC_AT_SPEC.contains(&kind) {
         Some(&AT_SPEC)
     } else if POD_SPEC_AT_TEMPLATE.contains(&kind) {
         Some(&AT_TEMPLATE)
@@ -76,7 +104,13 @@ pub fn images(kind: &str, object: &Value) -> Result<Option<Vec<ImageSite>>, Fiel
         Some(&AT_JOB_TEMPLATE)
     } else {
         None
-    };
+    }
+}
+
+/// The images of `object`, or the reasons it cannot be checked. `Ok(None)` means the kind has
+/// no pod spec (nothing to check).
+pub fn images(kind: &str, object: &Value) -> Result<Option<Vec<ImageSite>>, FieldErrors> {
+    let location = location(kind);
     let mut errs = FieldErrors::new();
     let (at, spec) = match location {
         Some(at) => match lookup(object, at.keys) {
@@ -118,6 +152,7 @@ pub fn images(kind: &str, object: &Value) -> Result<Option<Vec<ImageSite>>, Fiel
                 field,
                 index,
                 image: String::new(),
+                span: None,
             };
             match container.get("image") {
                 Some(Value::String(image)) if !image.is_empty() => sites.push(ImageSite {
@@ -146,6 +181,7 @@ pub fn images(kind: &str, object: &Value) -> Result<Option<Vec<ImageSite>>, Fiel
                         field: "volumes",
                         index,
                         image: String::new(),
+                        span: None,
                     };
                     match reference {
                         Value::String(image) if !image.is_empty() => sites.push(ImageSite {

@@ -8,6 +8,7 @@ mod config_file;
 
 pub use config::MAX_CHILDREN;
 
+use crate::admission::object::Object;
 use crate::cip::compile::{CipPolicy, CompiledAuthority};
 use crate::verify::details;
 use crate::verify::host::Host;
@@ -17,14 +18,14 @@ use serde_json::{json, Map, Value};
 /// The object being admitted, as policy-controller's `include*` fields see it.
 pub struct Workload<'a> {
     pub kind: &'a str,
-    pub object: &'a Value,
+    pub object: &'a Object<'a>,
 }
 
 impl Workload<'_> {
     /// The duck-typed spec: a Pod's and a CronJob's whole spec; `replicas`, `selector` and
     /// `template` of the scalable kinds; only `template` of the others.
-    fn spec(&self) -> Option<Value> {
-        let spec = self.object.get("spec")?;
+    fn spec(&self, object: &Value) -> Option<Value> {
+        let spec = object.get("spec")?;
         let keep: &[&str] = match self.kind {
             "Pod" | "CronJob" => return Some(spec.clone()),
             "Deployment" | "ReplicaSet" | "StatefulSet" => &["replicas", "selector", "template"],
@@ -38,20 +39,20 @@ impl Workload<'_> {
     }
 
     /// Go marshals an absent `creationTimestamp` as `null`.
-    fn metadata(&self) -> Option<Value> {
-        let mut meta = self.object.get("metadata")?.as_object()?.clone();
+    fn metadata(object: &Value) -> Option<Value> {
+        let mut meta = object.get("metadata")?.as_object()?.clone();
         meta.entry("creationTimestamp").or_insert(Value::Null);
         Some(Value::Object(meta))
     }
 
     /// Pods have none: upstream's Pod validator never records it.
-    fn type_meta(&self) -> Option<Value> {
+    fn type_meta(&self, object: &Value) -> Option<Value> {
         if self.kind == "Pod" {
             return None;
         }
         let mut meta = Map::new();
         for key in ["kind", "apiVersion"] {
-            if let Some(v) = self.object.get(key).filter(|v| v.as_str() != Some("")) {
+            if let Some(v) = object.get(key).filter(|v| v.as_str() != Some("")) {
                 meta.insert(key.to_string(), v.clone());
             }
         }
@@ -96,14 +97,26 @@ pub fn judge(
             document.insert("config".into(), Value::Object(configs));
         }
     }
-    let included = [
-        (policy.include_spec, "spec", workload.spec()),
-        (policy.include_object_meta, "metadata", workload.metadata()),
-        (policy.include_type_meta, "typemeta", workload.type_meta()),
-    ];
-    for (wanted, key, value) in included {
-        if let Some(value) = value.filter(|_| wanted) {
-            document.insert(key.into(), value);
+    if policy.include_spec || policy.include_object_meta || policy.include_type_meta {
+        // The whole object is decoded only here, for a policy that reads it.
+        let object = workload.object.value().map_err(|e| vec![e])?;
+        let included = [
+            (policy.include_spec, "spec", workload.spec(object)),
+            (
+                policy.include_object_meta,
+                "metadata",
+                Workload::metadata(object),
+            ),
+            (
+                policy.include_type_meta,
+                "typemeta",
+                workload.type_meta(object),
+            ),
+        ];
+        for (wanted, key, value) in included {
+            if let Some(value) = value.filter(|_| wanted) {
+                document.insert(key.into(), value);
+            }
         }
     }
     policy

@@ -1,4 +1,5 @@
 use super::*;
+use crate::admission::object::Object;
 use crate::decide::decide;
 use crate::settings::Settings;
 use crate::test_host::FakeHost;
@@ -93,39 +94,37 @@ fn rego_over_object_metadata_and_a_warning_fails() {
 fn include_fields_follow_the_duck_types() {
     let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
         "spec": {"replicas": 2, "selector": {}, "template": {"spec": {}}, "strategy": {"type": "Recreate"}}});
+    let text = deployment.to_string();
+    let object = Object::new(&text);
     let w = Workload {
         kind: "Deployment",
-        object: &deployment,
+        object: &object,
     };
     assert_eq!(
-        w.spec().unwrap(),
+        w.spec(&deployment).unwrap(),
         json!({"replicas": 2, "selector": {}, "template": {"spec": {}}})
     );
     assert_eq!(
-        w.type_meta().unwrap(),
+        w.type_meta(&deployment).unwrap(),
         json!({"kind": "Deployment", "apiVersion": "apps/v1"})
     );
     assert_eq!(
-        w.metadata().unwrap(),
+        Workload::metadata(&deployment).unwrap(),
         json!({"name": "d", "creationTimestamp": null})
     );
     let job = json!({"kind": "Job", "spec": {"template": {}, "backoffLimit": 3}});
-    assert_eq!(
-        Workload {
-            kind: "Job",
-            object: &job
-        }
-        .spec()
-        .unwrap(),
-        json!({"template": {}})
-    );
+    let w = Workload {
+        kind: "Job",
+        object: &object,
+    };
+    assert_eq!(w.spec(&job).unwrap(), json!({"template": {}}));
     let pod = json!({"apiVersion": "v1", "kind": "Pod", "spec": {"containers": []}});
     let w = Workload {
         kind: "Pod",
-        object: &pod,
+        object: &object,
     };
-    assert_eq!(w.type_meta(), None);
-    assert_eq!(w.spec().unwrap(), json!({"containers": []}));
+    assert_eq!(w.type_meta(&pod), None);
+    assert_eq!(w.spec(&pod).unwrap(), json!({"containers": []}));
 }
 
 fn config_answer(digest: &str, arch: &str) -> Result<Vec<u8>, String> {
