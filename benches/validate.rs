@@ -57,6 +57,34 @@ fn payload() -> Vec<u8> {
     serde_json::to_vec(&json!({"request": request, "settings": settings})).unwrap_or_default()
 }
 
+/// Counts allocations: in wasm, where malloc is dearer than natively, they weigh more.
+struct Counting;
+
+static ALLOCATIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+unsafe impl std::alloc::GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        unsafe { std::alloc::System.realloc(ptr, layout, size) }
+    }
+}
+
+#[global_allocator]
+static COUNTING: Counting = Counting;
+
+fn allocations(work: impl FnOnce()) -> usize {
+    let before = ALLOCATIONS.load(std::sync::atomic::Ordering::Relaxed);
+    work();
+    ALLOCATIONS.load(std::sync::atomic::Ordering::Relaxed) - before
+}
+
 fn main() {
     let payload = payload();
     let mut host = WapcHost::over(transport);
@@ -86,6 +114,10 @@ fn main() {
         .collect();
     let (p50, p99) = percentiles(samples);
     println!("validate, 3-container Pod, one key authority, native: p50 {p50:?}, p99 {p99:?} ({runs} runs)");
+    let count = allocations(|| {
+        let _ = validate_with(&payload, &mut host);
+    });
+    println!("  allocations (and reallocations) per request: {count}");
 
     let yaml = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),

@@ -15,7 +15,6 @@ use crate::verify::host::{Host, VerifyRequest};
 use crate::verify::judge;
 use crate::verify::memo::MemoHost;
 use crate::verify::verifier::Image;
-use serde_json::value::RawValue;
 use std::collections::{BTreeMap, HashMap};
 
 /// HTTP status policy-controller answers a denied request with (knative's BadRequest).
@@ -28,7 +27,7 @@ pub struct Decision {
     pub code: Option<u16>,
     pub warnings: Vec<String>,
     /// The admitted object with its images pinned, as JSON text.
-    pub mutated: Option<Box<RawValue>>,
+    pub mutated: Option<String>,
 }
 
 impl Decision {
@@ -121,7 +120,7 @@ fn judged(
 }
 
 /// The response to a request whose errors are known: denied when any is an error.
-pub fn render(errs: &FieldErrors, mutated: Option<Box<RawValue>>) -> Decision {
+pub fn render(errs: &FieldErrors, mutated: Option<String>) -> Decision {
     let warnings = errs.render_each(Level::Warning);
     match errs.render(Level::Error) {
         Some(message) => Decision {

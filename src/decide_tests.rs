@@ -32,7 +32,7 @@ fn pod(images: &[&str]) -> serde_json::Value {
 
 /// The pinned object, decoded.
 fn mutated(d: &Decision) -> serde_json::Value {
-    serde_json::from_str(d.mutated.as_ref().unwrap().get()).unwrap()
+    serde_json::from_str(d.mutated.as_ref().unwrap()).unwrap()
 }
 
 fn request(kind: &str, object: serde_json::Value) -> AdmissionRequest {

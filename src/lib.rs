@@ -33,11 +33,10 @@ pub mod verify;
 use admission::request::AdmissionRequest;
 use kubewarden_policy_sdk::settings::SettingsValidationResponse;
 use kubewarden_policy_sdk::wapc_guest::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::value::RawValue;
 use settings::Settings;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 #[allow(unsafe_code)] // waPC requires the exported, unmangled wapc_init symbol.
@@ -88,16 +87,33 @@ struct LoosePayload<'a> {
     settings: Option<&'a RawValue>,
 }
 
-/// The SDK's `ValidationResponse`, field for field, with the mutated object carried as the
-/// JSON text it was pinned in rather than rebuilt as a value.
-#[derive(Serialize)]
-struct Response {
+/// The SDK's `ValidationResponse`, field for field and in its order, written by hand so that
+/// the mutated object goes out as the JSON text it was pinned in rather than rebuilt as a value.
+fn encode_response(
     accepted: bool,
-    message: Option<String>,
+    message: Option<&str>,
     code: Option<u16>,
-    mutated_object: Option<Box<RawValue>>,
-    audit_annotations: Option<BTreeMap<String, String>>,
-    warnings: Option<Vec<String>>,
+    mutated_object: Option<&str>,
+    warnings: &[String],
+) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(256 + mutated_object.map_or(0, str::len));
+    out.extend_from_slice(b"{\"accepted\":");
+    write_json(&mut out, &accepted)?;
+    out.extend_from_slice(b",\"message\":");
+    write_json(&mut out, &message)?;
+    out.extend_from_slice(b",\"code\":");
+    write_json(&mut out, &code)?;
+    out.extend_from_slice(b",\"mutated_object\":");
+    out.extend_from_slice(mutated_object.unwrap_or("null").as_bytes());
+    out.extend_from_slice(b",\"audit_annotations\":null,\"warnings\":");
+    write_json(&mut out, &(!warnings.is_empty()).then_some(warnings))?;
+    out.push(b'}');
+    Ok(out)
+}
+
+fn write_json<T: serde::Serialize>(out: &mut Vec<u8>, value: &T) -> Result<(), String> {
+    serde_json::to_writer(out, value)
+        .map_err(|e| format!("cannot encode the validation response: {e}"))
 }
 
 fn validate(payload: &[u8]) -> CallResult {
@@ -115,35 +131,28 @@ pub fn validate_with(payload: &[u8], host: &mut dyn verify::host::Host) -> Resul
         }
     };
     let raw = settings.map(|s| s.get().as_bytes()).unwrap_or(b"{}");
-    let response = match compiled(raw) {
+    match compiled(raw) {
         Ok(settings) => {
             let decision = match request {
                 Ok(request) => decide::decide(&settings, &request, host),
                 Err(errs) => decide::render(&errs, None),
             };
-            Response {
-                accepted: decision.allowed,
-                message: decision.message,
-                code: decision.code,
-                mutated_object: decision.mutated,
-                audit_annotations: None,
-                warnings: (!decision.warnings.is_empty()).then_some(decision.warnings),
-            }
+            encode_response(
+                decision.allowed,
+                decision.message.as_deref(),
+                decision.code,
+                decision.mutated.as_deref(),
+                &decision.warnings,
+            )
         }
-        Err(e) => Response {
-            accepted: false,
-            message: Some(format!("Provided settings are not valid: {e}")),
-            code: None,
-            mutated_object: None,
-            audit_annotations: None,
-            warnings: None,
-        },
-    };
-    // Sized for a Pod's mutated object rather than grown from empty.
-    let mut answer = Vec::with_capacity(2048);
-    serde_json::to_writer(&mut answer, &response)
-        .map_err(|e| format!("cannot encode the validation response: {e}"))?;
-    Ok(answer)
+        Err(e) => encode_response(
+            false,
+            Some(&format!("Provided settings are not valid: {e}")),
+            None,
+            None,
+            &[],
+        ),
+    }
 }
 
 fn evaluate(payload: &[u8]) -> CallResult {
@@ -181,6 +190,44 @@ fn log_warnings(warnings: &[String]) {
     );
     for warning in warnings {
         slog::warn!(logger, "{}", warning; "phase" => "settings");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::encode_response;
+    use kubewarden_policy_sdk::response::ValidationResponse;
+
+    /// The hand-written response is the SDK's, byte for byte.
+    #[test]
+    fn the_response_is_the_sdks() {
+        let object = r#"{"kind":"Pod","spec":{"containers":[{"image":"a@sha256:1"}]}}"#;
+        let warnings = vec!["no matching policies: \"x\"\n".to_string()];
+        for (accepted, message, code, mutated, warnings) in [
+            (true, None, None, Some(object), &warnings[..]),
+            (
+                false,
+                Some("validation failed: \"é\"\n"),
+                Some(400),
+                None,
+                &[][..],
+            ),
+            (true, None, None, None, &[][..]),
+        ] {
+            let sdk = ValidationResponse {
+                accepted,
+                message: message.map(str::to_string),
+                code,
+                mutated_object: mutated.map(|m| serde_json::from_str(m).unwrap()),
+                audit_annotations: None,
+                warnings: (!warnings.is_empty()).then(|| warnings.to_vec()),
+            };
+            let ours = encode_response(accepted, message, code, mutated, warnings).unwrap();
+            assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                serde_json::to_string(&sdk).unwrap()
+            );
+        }
     }
 }
 

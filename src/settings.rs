@@ -3,7 +3,7 @@
 
 use crate::cip::compile::{self, CompiledPolicy};
 use crate::cip::index::GlobIndex;
-use crate::cip::spec::{PolicyDocument, Spec};
+use crate::cip::spec::{PolicyDocument, Spec, SpecHead};
 use crate::cip::validate::{self, Options};
 use crate::field_error::{FieldErrors, Level};
 use serde::Deserialize;
@@ -179,14 +179,16 @@ fn policy(
     let Some(spec_text) = doc.spec else {
         return Err(format!("{at}: missing field(s): spec"));
     };
+    if stage == Stage::Deferred {
+        let head: SpecHead = decode(spec_text.get().as_bytes())
+            .map_err(|e| format!("{at}: {}", decode_error("spec", &e)))?;
+        let compiled = compile::compile_deferred(name, &head, spec_text.get(), opts)
+            .map_err(|e| format!("{at}: {e}"))?;
+        return Ok((compiled, Vec::new()));
+    }
     let mut spec: Spec = decode(spec_text.get().as_bytes())
         .map_err(|e| format!("{at}: {}", decode_error("spec", &e)))?;
     spec.set_defaults();
-    if stage == Stage::Deferred {
-        let compiled =
-            compile::compile_deferred(name, spec, opts).map_err(|e| format!("{at}: {e}"))?;
-        return Ok((compiled, Vec::new()));
-    }
     let errs: FieldErrors = validate::validate_spec(&spec, opts);
     if let Some(rendered) = errs.render(Level::Error) {
         return Err(format!("{at}: {rendered}"));
@@ -214,7 +216,7 @@ impl std::fmt::Display for At<'_> {
 
 /// One JSON text decoded into `T`, with the path of a failure. The path is tracked only on a
 /// second pass after a failure: tracking it costs an allocation per key, on every request.
-fn decode<'a, T: Deserialize<'a>>(
+pub(crate) fn decode<'a, T: Deserialize<'a>>(
     text: &'a [u8],
 ) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
     serde_json::from_slice(text).or_else(|_| {
@@ -225,7 +227,10 @@ fn decode<'a, T: Deserialize<'a>>(
 
 /// A decoding failure rendered like a field error: unknown fields as knative's disallowed
 /// fields, type errors with the path where they occurred.
-fn decode_error<E: std::fmt::Display>(prefix: &str, e: &serde_path_to_error::Error<E>) -> String {
+pub(crate) fn decode_error<E: std::fmt::Display>(
+    prefix: &str,
+    e: &serde_path_to_error::Error<E>,
+) -> String {
     let inner = e.inner().to_string();
     let mut path = e.path().to_string();
     if path == "." {

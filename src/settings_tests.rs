@@ -100,21 +100,30 @@ fn unanchored_identity_expressions_warn() {
 /// is denied with validation's reason.
 #[test]
 fn admission_compiles_authorities_when_first_needed() {
-    let doc = serde_json::json!({"policies": [
-        {"name": "good", "spec": {"images": [{"glob": "ghcr.io/good/**"}],
-            "authorities": [{"static": {"action": "pass"}}]}},
-        {"name": "broken", "spec": {"images": [{"glob": "ghcr.io/broken/**"}],
-            "authorities": [{"key": {"data": "not a key"}}]}},
-    ]})
-    .to_string();
-    let refused = Settings::compile(doc.as_bytes()).unwrap_err();
-    assert!(refused.starts_with("policies[1] (broken): "), "{refused}");
-    let lazy = Settings::compile_for_admission(doc.as_bytes()).unwrap();
-    assert_eq!(lazy.policies[0].authorities().unwrap().len(), 1);
-    let deferred = lazy.policies[1].authorities().unwrap_err();
-    assert_eq!(
-        format!("policies[1] (broken): {deferred}"),
-        refused,
-        "the deferred error is validation's"
-    );
+    // An invalid key, an unknown field, a field of the wrong type: validation's errors, and
+    // decoding's, both met on first use.
+    for broken in [
+        serde_json::json!([{"key": {"data": "not a key"}}]),
+        serde_json::json!([{"key": {"data": "x", "colour": "red"}}]),
+        serde_json::json!([{"static": {"action": 1}}]),
+    ] {
+        let doc = serde_json::json!({"policies": [
+            {"name": "good", "spec": {"images": [{"glob": "ghcr.io/good/**"}],
+                "authorities": [{"static": {"action": "pass"}}]}},
+            {"name": "broken", "spec": {"images": [{"glob": "ghcr.io/broken/**"}],
+                "authorities": broken}},
+        ]})
+        .to_string();
+        let refused = Settings::compile(doc.as_bytes()).unwrap_err();
+        assert!(refused.starts_with("policies[1] (broken): "), "{refused}");
+        let lazy = Settings::compile_for_admission(doc.as_bytes()).unwrap();
+        assert_eq!(lazy.policies[0].authorities().unwrap().len(), 1);
+        assert_eq!(lazy.policies[1].globs.len(), 1);
+        let deferred = lazy.policies[1].authorities().unwrap_err();
+        assert_eq!(
+            format!("policies[1] (broken): {deferred}"),
+            refused,
+            "the deferred error is validation's"
+        );
+    }
 }

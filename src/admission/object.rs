@@ -225,14 +225,14 @@ impl<'a> Object<'a> {
         }
     }
 
-    /// The object with each site's image replaced by its pinned reference; `None` when nothing
-    /// is pinned.
-    pub fn pinned(&self, pins: &[(ImageSite, String)]) -> Result<Option<Box<RawValue>>, String> {
+    /// The object's JSON with each site's image replaced by its pinned reference; `None` when
+    /// nothing is pinned. A JSON string written over a JSON string keeps the text valid JSON.
+    pub fn pinned(&self, pins: &[(ImageSite, String)]) -> Result<Option<String>, String> {
         if pins.is_empty() {
             return Ok(None);
         }
         let spliced = match self.spliced(pins) {
-            Some(text) => RawValue::from_string(text),
+            Some(text) => Ok(text),
             None => {
                 let mut object = self.value()?.clone();
                 for (site, pinned) in pins {
@@ -240,7 +240,7 @@ impl<'a> Object<'a> {
                         *slot = Value::String(pinned.clone());
                     }
                 }
-                serde_json::value::to_raw_value(&object)
+                serde_json::to_string(&object)
             }
         };
         spliced

@@ -2,10 +2,11 @@
 //! (`authority-<i>`), regular expressions and selectors built once per settings document.
 
 use super::keys::{self, HashAlgorithm};
-use super::spec::{self, text, Spec};
+use super::spec::{self, text, Spec, SpecHead};
 use super::validate;
 use crate::field_error::Level;
 use crate::image::glob::Glob;
+use crate::settings;
 use regex::Regex;
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
@@ -21,8 +22,9 @@ pub struct CompiledPolicy {
     pub name: String,
     pub globs: Vec<Glob>,
     rules: OnceCell<Result<Rules, String>>,
-    /// For a policy loaded for admission: its spec, validated and compiled on first use.
-    deferred: Option<(Spec, validate::Options)>,
+    /// For a policy loaded for admission: its spec's JSON, decoded, validated and compiled on
+    /// first use.
+    deferred: Option<(String, validate::Options)>,
     pub mode: Mode,
     pub matches: Vec<ResourceMatch>,
 }
@@ -35,11 +37,14 @@ impl CompiledPolicy {
     /// up front, so errors still surface when the policy is deployed.
     pub fn rules(&self) -> Result<&Rules, &str> {
         let compiled = self.rules.get_or_init(|| match &self.deferred {
-            Some((spec, options)) => {
-                let errs = validate::validate_spec(spec, options);
+            Some((text, options)) => {
+                let mut spec: Spec = settings::decode(text.as_bytes())
+                    .map_err(|e| settings::decode_error("spec", &e))?;
+                spec.set_defaults();
+                let errs = validate::validate_spec(&spec, options);
                 match errs.render(Level::Error) {
                     Some(rendered) => Err(rendered),
-                    None => compile_rules(spec),
+                    None => compile_rules(&spec),
                 }
             }
             None => Ok(Rules::default()),
@@ -215,7 +220,7 @@ pub fn predicate_uri(predicate_type: &str) -> String {
 /// error string naming the field.
 /// Everything compiled now (settings validation).
 pub fn compile(name: &str, spec: &Spec) -> Result<CompiledPolicy, String> {
-    let mut policy = compile_matching(name, spec)?;
+    let mut policy = compile_matching(name, &spec.images, &spec.mode, &spec.match_)?;
     policy.rules = OnceCell::from(Ok(compile_rules(spec)?));
     Ok(policy)
 }
@@ -224,11 +229,12 @@ pub fn compile(name: &str, spec: &Spec) -> Result<CompiledPolicy, String> {
 /// use (admission).
 pub fn compile_deferred(
     name: &str,
-    spec: Spec,
+    head: &SpecHead,
+    spec_text: &str,
     options: &validate::Options,
 ) -> Result<CompiledPolicy, String> {
-    let mut policy = compile_matching(name, &spec)?;
-    policy.deferred = Some((spec, options.clone()));
+    let mut policy = compile_matching(name, &head.images, &head.mode, &head.match_)?;
+    policy.deferred = Some((spec_text.to_string(), options.clone()));
     Ok(policy)
 }
 
@@ -257,21 +263,24 @@ fn compile_rules(spec: &Spec) -> Result<Rules, String> {
     })
 }
 
-fn compile_matching(name: &str, spec: &Spec) -> Result<CompiledPolicy, String> {
-    let globs = spec
-        .images
+fn compile_matching(
+    name: &str,
+    images: &Option<Vec<spec::ImagePattern>>,
+    mode: &Option<String>,
+    matches: &Option<Vec<spec::MatchResource>>,
+) -> Result<CompiledPolicy, String> {
+    let globs = images
         .as_deref()
         .unwrap_or_default()
         .iter()
         .map(|i| Glob::compile(text(&i.glob)))
         .collect::<Result<Vec<_>, _>>()?;
-    let mode = if text(&spec.mode) == "warn" {
+    let mode = if text(mode) == "warn" {
         Mode::Warn
     } else {
         Mode::Enforce
     };
-    let matches = spec
-        .match_
+    let matches = matches
         .as_deref()
         .unwrap_or_default()
         .iter()

@@ -17,6 +17,17 @@ pub struct Spec {
     pub match_: Option<Vec<MatchResource>>,
 }
 
+/// The part of a spec that decides whether it applies to an image, decoded alone for admission:
+/// the rest stays text until an image matches (unknown fields there are found then, and by
+/// `validate_settings` when the policy is deployed).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SpecHead {
+    pub images: Option<Vec<ImagePattern>>,
+    pub mode: Option<String>,
+    #[serde(rename = "match")]
+    pub match_: Option<Vec<MatchResource>>,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ImagePattern {

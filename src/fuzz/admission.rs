@@ -174,7 +174,7 @@ fn object_view_agrees(text: &str, kind: &str) {
         let written = object
             .pinned(&pins)
             .unwrap()
-            .map(|raw| serde_json::from_str::<serde_json::Value>(raw.get()).unwrap());
+            .map(|raw| serde_json::from_str::<serde_json::Value>(&raw).unwrap());
         let expected = (!pins.is_empty()).then_some(expected);
         assert_eq!(written, expected, "{kind}: {text}");
     }
