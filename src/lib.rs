@@ -202,7 +202,7 @@ mod tests {
     #[test]
     fn the_response_is_the_sdks() {
         let object = r#"{"kind":"Pod","spec":{"containers":[{"image":"a@sha256:1"}]}}"#;
-        let warnings = vec!["no matching policies: \"x\"\n".to_string()];
+        let warnings = ["no matching policies: \"x\"\n".to_string()];
         for (accepted, message, code, mutated, warnings) in [
             (true, None, None, Some(object), &warnings[..]),
             (
