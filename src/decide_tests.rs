@@ -492,3 +492,32 @@ fn spec_match_selects_resources(#[case] m: serde_json::Value, #[case] applies: b
     let d = decide(&s, &request("Pod", object), &mut netshoot_host());
     assert_eq!(!d.allowed, applies);
 }
+
+/// A field nested deeper than a decoded value may go (serde_json stops at 128 levels) does not
+/// stop a decision that never decodes the object: the images are read and pinned around it. A
+/// CIP whose `spec.policy` includes the spec needs the decoded object, and is failed with why.
+#[test]
+fn deep_objects_are_decided_and_pinned_and_fail_closed_where_decoded() {
+    let deep = format!("{}1{}", "[".repeat(300), "]".repeat(300));
+    let text = format!(
+        r#"{{"uid":"u","operation":"CREATE","kind":{{"group":"","version":"v1","kind":"Pod"}},
+        "object":{{"kind":"Pod","spec":{{"deep":{deep},"containers":[{{"image":"{NETSHOOT}"}}]}}}}}}"#
+    );
+    let request: AdmissionRequest = serde_json::from_str(&text).unwrap();
+    let s = settings(json!({"policies": [cip("p", "127.0.0.1:5000/knabben/**", pass())]}));
+    let d = decide(&s, &request, &mut netshoot_host());
+    assert!(d.allowed, "{:?}", d.message);
+    let mutated = d.mutated.unwrap();
+    assert!(mutated.contains(&deep));
+    assert!(mutated.contains(&format!(r#""image":"{NETSHOOT}:latest@sha256:{HEX_A}""#)));
+
+    let doc = json!({"policies": [{"name": "p", "spec": {
+        "images": [{"glob": "127.0.0.1:5000/knabben/**"}], "authorities": pass(),
+        "policy": {"type": "cue", "data": "spec: {...}", "includeSpec": true}}}]});
+    let s = Settings::compile(doc.to_string().as_bytes()).unwrap();
+    let d = decide(&s, &request, &mut netshoot_host());
+    assert_eq!(
+        d.message.as_deref(),
+        Some(format!("validation failed: failed policy: p: spec.containers[0].image\n{NETSHOOT}:latest@sha256:{HEX_A} cannot decode the object: recursion limit exceeded at line 1 column 155").as_str())
+    );
+}
