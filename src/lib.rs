@@ -124,11 +124,14 @@ fn validate(payload: &[u8]) -> CallResult {
 pub fn validate_with(payload: &[u8], host: &mut dyn verify::host::Host) -> Result<Vec<u8>, String> {
     let (request, settings) = match serde_json::from_slice::<Payload>(payload) {
         Ok(typed) => (Ok(typed.request), typed.settings),
-        Err(_) => {
-            let loose: LoosePayload = serde_json::from_slice(payload)
-                .map_err(|e| format!("cannot decode the validation request: {e}"))?;
-            (AdmissionRequest::from_value(&loose.request), loose.settings)
-        }
+        Err(_) => match serde_json::from_slice::<LoosePayload>(payload) {
+            Ok(loose) => (AdmissionRequest::from_value(&loose.request), loose.settings),
+            // Denied, not an error: a request the policy cannot read is never admitted.
+            Err(e) => {
+                let message = format!("cannot decode the validation request: {e}");
+                return encode_response(false, Some(&message), None, None, &[]);
+            }
+        },
     };
     let raw = settings.map(|s| s.get().as_bytes()).unwrap_or(b"{}");
     match compiled(raw) {
@@ -199,6 +202,21 @@ mod tests {
     use kubewarden_policy_sdk::response::ValidationResponse;
 
     /// The hand-written response is the SDK's, byte for byte.
+    /// A request the typed pass refuses and too deep to decode loosely is denied with why.
+    #[test]
+    fn an_unreadable_request_is_denied() {
+        let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+        let payload = format!(r#"{{"request":{{"uid":1,"object":{deep}}},"settings":{{}}}}"#);
+        let mut host = crate::verify::host::WapcHost::over(|_, _, _| Err("no host".into()));
+        let answer = super::validate_with(payload.as_bytes(), &mut host).unwrap();
+        let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+        assert_eq!(answer["accepted"], false);
+        assert!(answer["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("cannot decode the validation request: recursion limit exceeded"));
+    }
+
     #[test]
     fn the_response_is_the_sdks() {
         let object = r#"{"kind":"Pod","spec":{"containers":[{"image":"a@sha256:1"}]}}"#;
