@@ -7,6 +7,7 @@ use super::validate;
 use crate::field_error::Level;
 use crate::image::glob::Glob;
 use crate::settings;
+use crate::verify::host::Pem;
 use regex::Regex;
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
@@ -92,7 +93,7 @@ pub enum AuthorityKind {
     StaticFail(String),
     Key {
         /// PEM of each public key (one per authority upstream; kept as a list for the host call).
-        keys: Vec<String>,
+        keys: Vec<Pem>,
         hash: HashAlgorithm,
     },
     Keyless {
@@ -330,7 +331,7 @@ fn compile_authority(index: usize, a: &spec::Authority) -> Result<CompiledAuthor
         let hash = keys::hash_algorithm(text(&key.hash_algorithm))
             .ok_or_else(|| format!("authority {name}: invalid hashAlgorithm"))?;
         AuthorityKind::Key {
-            keys: vec![text(&key.data).to_string()],
+            keys: vec![Pem::new(text(&key.data))],
             hash,
         }
     } else if let Some(keyless) = &a.keyless {

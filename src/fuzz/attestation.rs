@@ -50,7 +50,7 @@ fn authority(policy: AttestationPolicy) -> CompiledAuthority {
     CompiledAuthority {
         name: "authority-0".into(),
         kind: AuthorityKind::Key {
-            keys: vec!["K".into()],
+            keys: vec![crate::verify::host::Pem::new("K")],
             hash: HashAlgorithm::Sha256,
         },
         attestations: vec![CompiledAttestation {

@@ -8,8 +8,23 @@ use std::fmt;
 pub const DEFAULT_REGISTRY: &str = "index.docker.io";
 const DEFAULT_REGISTRY_ALIAS: &str = "docker.io";
 const DEFAULT_TAG: &str = "latest";
-const TAG_CHARS: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
-const REPOSITORY_CHARS: &str = "abcdefghijklmnopqrstuvwxyz0123456789_-./";
+/// The characters an element may contain, as messages list them and as a byte test (every
+/// image of every request is checked: a test per byte, not a search of the list per character).
+struct Charset {
+    listed: &'static str,
+    allows: fn(u8) -> bool,
+}
+
+const TAG_CHARS: Charset = Charset {
+    listed: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-",
+    allows: |b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'),
+};
+const REPOSITORY_CHARS: Charset = Charset {
+    listed: "abcdefghijklmnopqrstuvwxyz0123456789_-./",
+    allows: |b| {
+        b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'.' | b'/')
+    },
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Repository {
@@ -26,7 +41,7 @@ impl Repository {
             Some((first, rest)) if first.contains('.') || first.contains(':') => (first, rest),
             _ => ("", name),
         };
-        check_element("repository", repository, REPOSITORY_CHARS, 2, 255)?;
+        check_element("repository", repository, &REPOSITORY_CHARS, 2, 255)?;
         check_path_components(repository)?;
         check_registry(registry)?;
         let registry = match registry {
@@ -135,7 +150,7 @@ fn parse_tag(name: &str) -> Result<Reference, String> {
         }
     }
     if !tag.is_empty() {
-        check_element("tag", tag, TAG_CHARS, 1, 128)?;
+        check_element("tag", tag, &TAG_CHARS, 1, 128)?;
     }
     let repo = Repository::parse(base)?;
     let tag = if tag.is_empty() { DEFAULT_TAG } else { tag };
@@ -178,7 +193,7 @@ fn parse_digest(name: &str) -> Result<Reference, String> {
 fn check_element(
     what: &str,
     element: &str,
-    allowed: &str,
+    allowed: &Charset,
     min: usize,
     max: usize,
 ) -> Result<(), String> {
@@ -188,9 +203,11 @@ fn check_element(
             "{what} must be between {min} and {max} characters in length: {element}"
         ));
     }
-    if element.chars().any(|c| !allowed.contains(c)) {
+    // Every allowed character is ASCII, so a byte of a longer character fails the test too.
+    if !element.bytes().all(allowed.allows) {
         return Err(format!(
-            "{what} can only contain the characters `{allowed}`: {element}"
+            "{what} can only contain the characters `{}`: {element}",
+            allowed.listed
         ));
     }
     Ok(())
@@ -282,6 +299,20 @@ mod tests {
     use rstest::rstest;
 
     const HEX: &str = "d845da1645d514a0ddf3ee1fe4df9a2cdae4d0f1f45dc9d16a34cf253366cb71";
+
+    /// Each charset's byte test allows exactly the characters its message lists.
+    #[test]
+    fn charsets_test_what_they_list() {
+        for set in [&TAG_CHARS, &REPOSITORY_CHARS] {
+            for b in 0..=u8::MAX {
+                assert_eq!(
+                    (set.allows)(b),
+                    b.is_ascii() && set.listed.contains(char::from(b)),
+                    "{b}"
+                );
+            }
+        }
+    }
 
     #[rstest]
     #[case::docker_io_alias(

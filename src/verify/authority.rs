@@ -4,7 +4,7 @@
 //! lets the host verify those.
 
 use super::certificate::{self, CertIdentity};
-use super::host::{Host, HostError, HostFailure};
+use super::host::{Host, HostError, HostFailure, Pem};
 use super::identity;
 use super::signatures::{self, SignatureLayer, SIMPLE_SIGNING};
 use super::verifier::{self, AuthorityMatch, Image};
@@ -16,7 +16,7 @@ const NO_SIGNATURES: &str = "no signatures found";
 /// request).
 pub fn key(
     authority: &str,
-    keys: &[String],
+    keys: &[Pem],
     image: Image<'_>,
     host: &mut dyn Host,
 ) -> Result<AuthorityMatch, String> {

@@ -2,7 +2,9 @@
 //! reason, to be reported as "not verified": the policy fails closed.
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 pub trait Host {
     /// Tag -> digest (`oci/v1/manifest_digest`).
@@ -50,13 +52,66 @@ pub struct BundleIdentity {
     pub subject_regexp: Option<String>,
 }
 
+/// A PEM public key as requests carry it: one shared text for every request that names it,
+/// written into each request's JSON as it was encoded once (escaping a key's newlines on every
+/// call cost more than the rest of the request).
+#[derive(Clone)]
+pub struct Pem(Rc<PemText>);
+
+struct PemText {
+    text: String,
+    json: Option<Box<RawValue>>,
+}
+
+impl Pem {
+    pub fn new(text: &str) -> Pem {
+        Pem(Rc::new(PemText {
+            text: text.to_string(),
+            json: serde_json::value::to_raw_value(text).ok(),
+        }))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0.text
+    }
+}
+
+impl PartialEq for Pem {
+    fn eq(&self, other: &Pem) -> bool {
+        Rc::ptr_eq(&self.0, &other.0) || self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Pem {}
+
+impl std::hash::Hash for Pem {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl std::fmt::Debug for Pem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.as_str().fmt(f)
+    }
+}
+
+impl Serialize for Pem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match &self.0.json {
+            Some(json) => json.serialize(serializer),
+            None => serializer.serialize_str(self.as_str()),
+        }
+    }
+}
+
 /// `oci/v2/verify` requests, internally tagged as Kubewarden's SDK sends them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type")]
 pub enum VerifyRequest {
     SigstorePubKeyVerify {
         image: String,
-        pub_keys: Vec<String>,
+        pub_keys: Vec<Pem>,
         annotations: Option<BTreeMap<String, String>>,
     },
     SigstoreKeylessVerify {
@@ -69,7 +124,7 @@ pub enum VerifyRequest {
     SigstoreBundleVerify {
         image: String,
         #[serde(skip_serializing_if = "Option::is_none")]
-        pub_keys: Option<Vec<String>>,
+        pub_keys: Option<Vec<Pem>>,
         #[serde(skip_serializing_if = "Option::is_none")]
         keyless: Option<Vec<BundleIdentity>>,
         annotations: Option<BTreeMap<String, String>>,

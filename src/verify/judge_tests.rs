@@ -12,7 +12,10 @@ fn key_authority(keys: &[&str]) -> CompiledAuthority {
     CompiledAuthority {
         name: "authority-0".into(),
         kind: AuthorityKind::Key {
-            keys: keys.iter().map(|k| k.to_string()).collect(),
+            keys: keys
+                .iter()
+                .map(|k| crate::verify::host::Pem::new(k))
+                .collect(),
             hash: crate::cip::keys::HashAlgorithm::Sha256,
         },
         attestations: vec![],

@@ -3,7 +3,7 @@
 //! `ca-cert` sequence (the host trusts the leaf, then verifies with it).
 
 use super::certificate::CertIdentity;
-use super::host::{BundleIdentity, Host, HostError, HostFailure, KeylessInfo, VerifyRequest};
+use super::host::{BundleIdentity, Host, HostError, HostFailure, KeylessInfo, Pem, VerifyRequest};
 use super::identity;
 use super::signatures::{self, SignatureLayer};
 use crate::cip::compile::{AuthorityKind, CompiledAuthority, CompiledIdentity};
@@ -114,10 +114,10 @@ pub fn direct_requests(kind: &AuthorityKind, image: &str) -> Option<Vec<VerifyRe
     }
 }
 
-pub fn key_request(image: &str, pem: &str) -> VerifyRequest {
+pub fn key_request(image: &str, pem: &Pem) -> VerifyRequest {
     VerifyRequest::SigstorePubKeyVerify {
         image: image.to_string(),
-        pub_keys: vec![pem.to_string()],
+        pub_keys: vec![pem.clone()],
         annotations: None,
     }
 }
