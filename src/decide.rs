@@ -15,7 +15,7 @@ use crate::verify::host::{Host, VerifyRequest};
 use crate::verify::judge;
 use crate::verify::memo::MemoHost;
 use crate::verify::verifier::Image;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// HTTP status policy-controller answers a denied request with (knative's BadRequest).
 const DENIED_CODE: u16 = 400;
@@ -104,8 +104,8 @@ fn judged(
         host: MemoHost::new(host),
         identity: &identity,
         workload: Workload { kind, object },
-        digests: HashMap::new(),
-        verdicts: HashMap::new(),
+        digests: BTreeMap::new(),
+        verdicts: BTreeMap::new(),
     };
     let mut errs = FieldErrors::new();
     let mut pins = Vec::new();
@@ -145,9 +145,9 @@ struct Judge<'a> {
     identity: &'a ObjectIdentity,
     workload: Workload<'a>,
     /// Tag name -> digest or the host's reason, once per distinct image.
-    digests: HashMap<String, Result<String, String>>,
+    digests: BTreeMap<String, Result<String, String>>,
     /// Digest name -> policy index -> the policy's errors, once per distinct image.
-    verdicts: HashMap<String, HashMap<usize, Vec<String>>>,
+    verdicts: BTreeMap<String, BTreeMap<usize, Vec<String>>>,
 }
 
 impl Judge<'_> {

@@ -32,7 +32,7 @@ pub trait Host {
     ) -> Result<(), HostError>;
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct KeylessInfo {
     pub issuer: String,
     pub subject: String,
@@ -40,7 +40,7 @@ pub struct KeylessInfo {
 
 /// A keyless identity of a bundle request: each part exact or a regular expression (Rust
 /// `regex` syntax, as the policy compiled it).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct BundleIdentity {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
@@ -84,9 +84,15 @@ impl PartialEq for Pem {
 
 impl Eq for Pem {}
 
-impl std::hash::Hash for Pem {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
+impl PartialOrd for Pem {
+    fn partial_cmp(&self, other: &Pem) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Pem {
+    fn cmp(&self, other: &Pem) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
     }
 }
 
@@ -105,8 +111,9 @@ impl Serialize for Pem {
     }
 }
 
-/// `oci/v2/verify` requests, internally tagged as Kubewarden's SDK sends them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// `oci/v2/verify` requests, internally tagged as Kubewarden's SDK sends them. Ordered (image
+/// first) for the per-request memo: a few string comparisons cost less than hashing a key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(tag = "type")]
 pub enum VerifyRequest {
     SigstorePubKeyVerify {
@@ -136,14 +143,6 @@ pub enum VerifyRequest {
         require_rekor_bundle: bool,
         annotations: Option<BTreeMap<String, String>>,
     },
-}
-
-/// Requests are memoised per admission; they differ mostly by image, and their keys and
-/// certificates are long: only the image is hashed (equal requests still hash equal).
-impl std::hash::Hash for VerifyRequest {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.image().hash(state);
-    }
 }
 
 impl VerifyRequest {

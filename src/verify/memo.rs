@@ -5,18 +5,18 @@
 
 use super::host::{Host, HostError, VerifyRequest};
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 pub struct MemoHost<'a> {
     inner: &'a mut dyn Host,
-    verify: HashMap<VerifyRequest, Result<String, HostError>>,
+    verify: BTreeMap<VerifyRequest, Result<String, HostError>>,
 }
 
 impl<'a> MemoHost<'a> {
     pub fn new(inner: &'a mut dyn Host) -> Self {
         MemoHost {
             inner,
-            verify: HashMap::new(),
+            verify: BTreeMap::new(),
         }
     }
 
