@@ -342,8 +342,13 @@ pub fn warn(message: &str) {
     }
 }
 
+/// Whether debug messages are shown: check it before building an expensive one.
+pub fn debugging() -> bool {
+    level() >= 3
+}
+
 pub fn debug(message: &str) {
-    if level() >= 3 {
+    if debugging() {
         eprintln!("DEBUG cip-host: {message}");
     }
 }
