@@ -23,13 +23,26 @@ pub enum NoMatchPolicy {
     Allow,
 }
 
-/// The policies stay JSON text until each is decoded, once, into its typed document: settings
-/// are compiled on every request in policy-server, which evaluates on a fresh instance.
+/// The settings with each policy still JSON text, for messages that name the policy a decoding
+/// failure is in: settings are compiled on every request in policy-server, which evaluates on a
+/// fresh instance, so this is the second pass, after `Documents` fails.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct RawSettings<'a> {
     #[serde(borrow)]
     policies: Option<Vec<&'a RawValue>>,
+    no_match_policy: Option<String>,
+    fail_on_empty_authorities: Option<bool>,
+    pin_digests: Option<bool>,
+}
+
+/// The settings with each policy decoded into its document in the same pass (each spec stays
+/// text): one pass over the whole document, where `RawSettings` takes two.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct Documents<'a> {
+    #[serde(borrow)]
+    policies: Option<Vec<PolicyDocument<'a>>>,
     no_match_policy: Option<String>,
     fail_on_empty_authorities: Option<bool>,
     pin_digests: Option<bool>,
@@ -60,11 +73,44 @@ impl Settings {
     }
 
     fn load(json: &[u8], stage: Stage) -> Result<Settings, String> {
-        let raw: RawSettings = if json.iter().all(u8::is_ascii_whitespace) || json == b"null" {
-            RawSettings::default()
-        } else {
-            decode(json).map_err(|e| decode_error("", &e))?
-        };
+        let empty = json.iter().all(u8::is_ascii_whitespace) || json == b"null";
+        // Each policy's document, or why it cannot be decoded (every policy is reported).
+        let (raw, documents): (Documents, Vec<Result<PolicyDocument, String>>) =
+            match fast_decode(json) {
+                Some(mut fast) => {
+                    let documents = fast.policies.take().unwrap_or_default();
+                    (fast, documents.into_iter().map(Ok).collect())
+                }
+                None if empty => (Documents::default(), Vec::new()),
+                None => {
+                    let raw: RawSettings = decode(json).map_err(|e| decode_error("", &e))?;
+                    let documents = raw
+                        .policies
+                        .unwrap_or_default()
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, doc)| {
+                            decode(doc.get().as_bytes()).map_err(|e| {
+                                format!(
+                                    "{}: {}",
+                                    At {
+                                        index: i,
+                                        name: None
+                                    },
+                                    decode_error("", &e)
+                                )
+                            })
+                        })
+                        .collect();
+                    let settings = Documents {
+                        policies: None,
+                        no_match_policy: raw.no_match_policy,
+                        fail_on_empty_authorities: raw.fail_on_empty_authorities,
+                        pin_digests: raw.pin_digests,
+                    };
+                    (settings, documents)
+                }
+            };
         let mut problems = Vec::new();
         let mut warnings = Vec::new();
         let no_match = match raw.no_match_policy.as_deref() {
@@ -83,8 +129,8 @@ impl Settings {
         };
         let mut policies = Vec::new();
         let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-        for (i, doc) in raw.policies.unwrap_or_default().into_iter().enumerate() {
-            match policy(i, doc, &opts, stage) {
+        for (i, doc) in documents.into_iter().enumerate() {
+            match doc.and_then(|doc| policy(i, doc, &opts, stage)) {
                 Ok((compiled, warns)) => {
                     let label = At {
                         index: i,
@@ -124,7 +170,7 @@ enum Stage {
 
 fn policy(
     i: usize,
-    doc: &RawValue,
+    doc: PolicyDocument,
     opts: &Options,
     stage: Stage,
 ) -> Result<(CompiledPolicy, Vec<String>), String> {
@@ -132,8 +178,6 @@ fn policy(
         index: i,
         name: None,
     };
-    let doc: PolicyDocument =
-        decode(doc.get().as_bytes()).map_err(|e| format!("{at}: {}", decode_error("", &e)))?;
     let meta_name = doc
         .metadata
         .as_ref()
@@ -214,12 +258,22 @@ impl std::fmt::Display for At<'_> {
     }
 }
 
+/// The settings decoded in one pass; `None` when that fails, for the passes that say where.
+fn fast_decode(json: &[u8]) -> Option<Documents<'_>> {
+    serde_json::from_str(std::str::from_utf8(json).ok()?).ok()
+}
+
 /// One JSON text decoded into `T`, with the path of a failure. The path is tracked only on a
 /// second pass after a failure: tracking it costs an allocation per key, on every request.
 pub(crate) fn decode<'a, T: Deserialize<'a>>(
     text: &'a [u8],
 ) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
-    serde_json::from_slice(text).or_else(|_| {
+    // From text, RawValues borrowed from it need no UTF-8 check each.
+    let fast = match std::str::from_utf8(text) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(text),
+    };
+    fast.or_else(|_| {
         let de = &mut serde_json::Deserializer::from_slice(text);
         serde_path_to_error::deserialize(de)
     })
