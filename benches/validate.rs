@@ -103,16 +103,9 @@ fn main() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(20_000);
-    let samples: Vec<Duration> = (0..runs)
-        .map(|_| {
-            let start = Instant::now();
-            let answer = validate_with(&payload, &mut host);
-            let elapsed = start.elapsed();
-            assert!(answer.is_ok());
-            elapsed
-        })
-        .collect();
-    let (p50, p99) = percentiles(samples);
+    let (p50, p99) = measure(runs, || {
+        timed(|| validate_with(&payload, &mut host).is_ok())
+    });
     println!("validate, 3-container Pod, one key authority, native: p50 {p50:?}, p99 {p99:?} ({runs} runs)");
     let count = allocations(|| {
         let _ = validate_with(&payload, &mut host);
@@ -128,39 +121,42 @@ fn main() {
     let settings = serde_json::to_vec(&doc).unwrap_or_default();
     assert!(Settings::compile_for_admission(&settings).is_ok());
     let runs = runs / 20;
-    let samples = (0..runs)
-        .map(|_| {
-            let start = Instant::now();
-            let compiled = Settings::compile_for_admission(&settings);
-            let elapsed = start.elapsed();
-            assert!(compiled.is_ok());
-            elapsed
-        })
-        .collect();
-    let (p50, p99) = percentiles(samples);
+    let (p50, p99) = measure(runs, || {
+        timed(|| Settings::compile_for_admission(&settings).is_ok())
+    });
     println!("settings for admission, 50 CIPs, native: p50 {p50:?}, p99 {p99:?} ({runs} runs)");
 
     // What a fresh instance pays for the three CIPs the Deployment's images match: their
     // authorities validated and compiled on first use (a key, a regular expression, CUE).
-    let samples = (0..runs)
-        .map(|_| {
-            let compiled = Settings::compile_for_admission(&settings);
-            let policies = compiled.map(|s| s.policies).unwrap_or_default();
-            let start = Instant::now();
+    let (p50, p99) = measure(runs, || {
+        let compiled = Settings::compile_for_admission(&settings);
+        let policies = compiled.map(|s| s.policies).unwrap_or_default();
+        timed(|| {
             let used = policies
                 .iter()
                 .filter(|p| !p.name.starts_with("other-"))
                 .map(|p| p.rules().is_ok())
                 .collect::<Vec<_>>();
-            let elapsed = start.elapsed();
-            assert_eq!(used, [true, true, true]);
-            elapsed
+            used == [true, true, true]
         })
-        .collect();
-    let (p50, p99) = percentiles(samples);
+    });
     println!(
         "first use of the 3 matching CIPs' rules, native: p50 {p50:?}, p99 {p99:?} ({runs} runs)"
     );
+}
+
+/// The time of one run of `work`, which must succeed.
+fn timed(work: impl FnOnce() -> bool) -> Duration {
+    let start = Instant::now();
+    let succeeded = work();
+    let elapsed = start.elapsed();
+    assert!(succeeded);
+    elapsed
+}
+
+/// p50 and p99 of `runs` samples.
+fn measure(runs: usize, mut sample: impl FnMut() -> Duration) -> (Duration, Duration) {
+    percentiles((0..runs).map(|_| sample()).collect())
 }
 
 fn percentiles(mut samples: Vec<Duration>) -> (Duration, Duration) {

@@ -98,7 +98,7 @@ fn judged(
         Ok(None) => return Judged::Decided(Decision::allow()),
         Err(errs) => return Judged::Decided(render(&errs, None)),
     };
-    let identity = object_identity(kind, object, request, settings);
+    let identity = object_identity(kind, object, request, settings.selects_labels);
     let mut judge = Judge {
         settings,
         host: MemoHost::new(host),
@@ -349,7 +349,7 @@ fn object_identity(
     kind: &str,
     object: &Object,
     request: &AdmissionRequest,
-    settings: &Settings,
+    with_labels: bool,
 ) -> ObjectIdentity {
     let (group, version) = match object.api_version() {
         Some(api) => match api.split_once('/') {
@@ -358,16 +358,12 @@ fn object_identity(
         },
         None => (request.kind.group.clone(), request.kind.version.clone()),
     };
-    // Labels are read only when a policy selects on them.
-    let selects = settings
-        .policies
-        .iter()
-        .any(|p| p.matches.iter().any(|m| m.selector.is_some()));
     ObjectIdentity {
         group,
         version,
         resource: guess_resource(kind),
-        labels: if selects {
+        // Read only when a policy selects on them.
+        labels: if with_labels {
             object.labels()
         } else {
             BTreeMap::new()

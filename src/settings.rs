@@ -55,6 +55,8 @@ pub struct Settings {
     pub index: GlobIndex,
     pub no_match: NoMatchPolicy,
     pub pin_digests: bool,
+    /// Whether any policy's `match` selects on labels: only then are an object's labels read.
+    pub selects_labels: bool,
     /// Warning-level findings (deprecated predicate types, unanchored expressions).
     pub warnings: Vec<String>,
 }
@@ -150,6 +152,9 @@ impl Settings {
         if problems.is_empty() {
             Ok(Settings {
                 index: GlobIndex::new(&policies),
+                selects_labels: policies
+                    .iter()
+                    .any(|p| p.matches.iter().any(|m| m.selector.is_some())),
                 policies,
                 no_match,
                 pin_digests: raw.pin_digests.unwrap_or(true),
@@ -260,7 +265,16 @@ impl std::fmt::Display for At<'_> {
 
 /// The settings decoded in one pass; `None` when that fails, for the passes that say where.
 fn fast_decode(json: &[u8]) -> Option<Documents<'_>> {
-    serde_json::from_str(std::str::from_utf8(json).ok()?).ok()
+    from_text(json).ok()
+}
+
+/// JSON decoded from text when it is UTF-8: RawValues borrowed from text need no UTF-8 check
+/// each, as they do when borrowed from bytes.
+fn from_text<'a, T: Deserialize<'a>>(json: &'a [u8]) -> serde_json::Result<T> {
+    match std::str::from_utf8(json) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(json),
+    }
 }
 
 /// One JSON text decoded into `T`, with the path of a failure. The path is tracked only on a
@@ -268,12 +282,7 @@ fn fast_decode(json: &[u8]) -> Option<Documents<'_>> {
 pub(crate) fn decode<'a, T: Deserialize<'a>>(
     text: &'a [u8],
 ) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
-    // From text, RawValues borrowed from it need no UTF-8 check each.
-    let fast = match std::str::from_utf8(text) {
-        Ok(text) => serde_json::from_str(text),
-        Err(_) => serde_json::from_slice(text),
-    };
-    fast.or_else(|_| {
+    from_text(text).or_else(|_| {
         let de = &mut serde_json::Deserializer::from_slice(text);
         serde_path_to_error::deserialize(de)
     })

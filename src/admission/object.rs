@@ -236,7 +236,7 @@ impl<'a> Object<'a> {
             None => {
                 let mut object = self.value()?.clone();
                 for (site, pinned) in pins {
-                    if let Some(slot) = slot(&mut object, &site.pointer()) {
+                    if let Some(slot) = object.pointer_mut(&site.pointer()) {
                         *slot = Value::String(pinned.clone());
                     }
                 }
@@ -354,67 +354,4 @@ fn span(text: &str, raw: &RawValue) -> Option<Range<usize>> {
     text.get(start..end)
         .filter(|s| s.as_ptr() == raw.get().as_ptr())
         .map(|_| start..end)
-}
-
-/// `Value::pointer_mut`, without an allocation per token when nothing is escaped.
-fn slot<'v>(value: &'v mut Value, pointer: &str) -> Option<&'v mut Value> {
-    if pointer.is_empty() {
-        return Some(value);
-    }
-    pointer
-        .strip_prefix('/')?
-        .split('/')
-        .try_fold(value, |target, token| {
-            let token: Cow<str> = if token.contains('~') {
-                Cow::Owned(token.replace("~1", "/").replace("~0", "~"))
-            } else {
-                Cow::Borrowed(token)
-            };
-            match target {
-                Value::Object(map) => map.get_mut(token.as_ref()),
-                Value::Array(list) => array_index(&token).and_then(move |i| list.get_mut(i)),
-                _ => None,
-            }
-        })
-}
-
-/// RFC 6901's array index, as serde_json reads it: no sign, no leading zero.
-fn array_index(token: &str) -> Option<usize> {
-    if token.starts_with('+') || (token.starts_with('0') && token.len() != 1) {
-        return None;
-    }
-    token.parse().ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    /// Pinning finds its slot as `Value::pointer_mut` does, escapes and array indices included.
-    #[test]
-    fn pinning_slots_agree_with_json_pointers() {
-        let object = json!({"spec": {"containers": [{"image": "a"}, {"image": "b"}], "a/b": {"~c": 1}}, "": 2});
-        for pointer in [
-            "",
-            "/spec/containers/1/image",
-            "/spec/containers/0",
-            "/spec/a~1b/~0c",
-            "/",
-            "/spec/containers/01/image",
-            "/spec/containers/+1/image",
-            "/spec/containers/2/image",
-            "/spec/containers/x",
-            "spec",
-            "/spec/containers/0/image/deeper",
-        ] {
-            let mut ours = object.clone();
-            let mut theirs = object.clone();
-            assert_eq!(
-                slot(&mut ours, pointer).map(|v| v.clone()),
-                theirs.pointer_mut(pointer).map(|v| v.clone()),
-                "{pointer}"
-            );
-        }
-    }
 }
